@@ -1,0 +1,5 @@
+import sys
+
+from ilforge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,23 @@
+"""Settings of structure sampling (recipe section ``sampling``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SamplingSettings(BaseModel):
+    """Classical MD sampling per composition and temperature, plus perturbed copies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pressure_bar: float = Field(1.0, description="pressure of NPT equilibration/production, bar")
+    timestep_fs: float = Field(1.0, gt=0, description="integration time step, fs")
+    equilibration_ps: float = Field(100.0, ge=0, description="NPT equilibration length, ps")
+    production_ps: float = Field(200.0, ge=0, description="production length, ps")
+    ensemble: str = Field("npt", pattern="^(nvt|npt)$", description="production ensemble")
+    interval_ps: float = Field(10.0, gt=0, description="time between saved (decorrelated) snapshots, ps")
+    friction_per_ps: float = Field(1.0, gt=0, description="Langevin friction, 1/ps")
+    rattle_copies: int = Field(0, ge=0, description="rattled copies per snapshot")
+    rattle_stdev_A: float = Field(0.05, ge=0, description="Gaussian displacement of rattled copies, Å")
+    volume_scan_percent: list[float] = Field(default_factory=list, description="isotropic volume changes, e.g. [-4, 4]")
+    platform: str | None = Field(None, description="OpenMM platform (default: CUDA when present, else CPU)")
