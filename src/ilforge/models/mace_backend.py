@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def mace_arguments(
         "--device", settings.device,
         "--seed", str(settings.effective_seed()),
         "--plot", "False",
+        "--pin_memory", "False",
         "--save_cpu",
     ]
     if settings.foundation_model:
@@ -127,28 +129,42 @@ def mace_arguments(
 
 
 @contextlib.contextmanager
-def _quiet_root_logger():
-    """Undo what mace's ``setup_logger`` does to the root logger (handlers, filters, level)."""
+def _quiet_root_logger(log_file: Path):
+    """Keep mace's console logging off the terminal: its stdout goes to ``log_file``.
+
+    mace's ``setup_logger`` adds handlers (stdout, files) and a filter to the root logger and sets
+    its level to DEBUG; the root logger's own handlers are detached while mace runs and everything
+    is restored afterwards.
+    """
     root = logging.getLogger()
     handlers, filters, level = list(root.handlers), list(root.filters), root.level
+    for h in handlers:
+        root.removeHandler(h)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        yield
+        with open(log_file, "a") as fh, contextlib.redirect_stdout(fh):
+            yield
     finally:
         for h in list(root.handlers):
-            if h not in handlers:
-                root.removeHandler(h)
-                h.close()
+            root.removeHandler(h)
+            h.close()
+        for h in handlers:
+            root.addHandler(h)
         root.filters[:] = filters
         root.setLevel(level)
 
 
-def run_mace_train(argv: list[str]) -> None:
-    """Run mace-torch's trainer in this process on ``argv`` (as ``mace_run_train`` would)."""
+def run_mace_train(argv: list[str], log_file: Path | None = None) -> None:
+    """Run mace-torch's trainer in this process on ``argv`` (as ``mace_run_train`` would).
+
+    Console output goes to ``log_file`` (default: ``<work_dir>/logs/mace_console.log``).
+    """
     run_train = require("mace.cli.run_train", "mace")
     torch = require("torch", "mace")
     args = _mace_parser().parse_args(argv)
     dtype = torch.get_default_dtype()
-    with _quiet_root_logger():
+    log_file = log_file or Path(args.work_dir) / "logs" / "mace_console.log"
+    with _quiet_root_logger(log_file):
         run_train.run(args)
     torch.set_default_dtype(dtype)
 
@@ -198,6 +214,10 @@ class MaceBackend(Backend):
         check_labelled(valid, "validation frames")
         e0s = resolve_e0s(train + isolated_frames, settings.e0s, isolated_energies)
         t0 = time.perf_counter()
+        # a fresh fit: mace would otherwise resume from (and finally load) stale checkpoints of an earlier run
+        shutil.rmtree(workdir / "checkpoints", ignore_errors=True)
+        for stale in workdir.glob(f"{MODEL_NAME}*.model"):
+            stale.unlink()
         write_frames(workdir / TRAIN_FILE, train)
         write_frames(workdir / VALID_FILE, valid)
         argv = mace_arguments(settings, workdir, e0s, workdir / TRAIN_FILE, workdir / VALID_FILE)
