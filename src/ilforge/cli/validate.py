@@ -61,11 +61,11 @@ def run(args) -> int:
         print("  force MAE by element / meV/Å: " + ", ".join(f"{el} {v['mae_meV_A']:.1f}" for el, v in fe.items()))
         print(f"  results: {results / f'validate_{tag}.json'}")
     if args.learning_curve:
-        _learning_curve(args, members[0], frames, workdir)
+        _learning_curve(args, members[0], frames, workdir, model_dir.name)
     return 0
 
 
-def _learning_curve(args, art, test, workdir: Path) -> None:
+def _learning_curve(args, art, test, workdir: Path, name: str) -> None:
     from ilforge.models.mace_backend import TRAIN_FILE, VALID_FILE
     from ilforge.models.data import read_frames_file
     from ilforge.models.settings import TrainingSettings
@@ -75,7 +75,7 @@ def _learning_curve(args, art, test, workdir: Path) -> None:
     settings = TrainingSettings.model_validate(art.info["settings"])
     iso = {k: v for k, v in art.info["e0s"]["values_eV"].items()} if art.info["e0s"]["method"] == "isolated" else None
     curve = learning_curve(settings, read_frames_file(art.directory / TRAIN_FILE), read_frames_file(art.directory / VALID_FILE),
-                           test, sizes, workdir, isolated_energies=iso, name=f"learning_curve_{art.directory.name}")
+                           test, sizes, workdir, isolated_energies=iso, name=f"learning_curve_{name}")
     for p in curve["points"]:
         print(f"  n_train={p['n_train']:4d}: energy MAE {p['energy_mae_meV_atom']:.3f} meV/atom, force MAE {p['forces_mae_meV_A']:.2f} meV/Å")
     print(f"  learning curve: {curve['plot']}")

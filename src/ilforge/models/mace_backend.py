@@ -212,6 +212,9 @@ class MaceBackend(Backend):
         if not valid:
             train, valid = split_valid(train, settings.valid_fraction or 0.1, settings.effective_seed())
         check_labelled(valid, "validation frames")
+        if settings.batch_size > len(train):  # mace drops incomplete training batches: keep at least one
+            log.warning("batch_size %d > %d training frames: using batch_size %d", settings.batch_size, len(train), len(train))
+            settings = settings.model_copy(update={"batch_size": len(train)})
         e0s = resolve_e0s(train + isolated_frames, settings.e0s, isolated_energies)
         t0 = time.perf_counter()
         # a fresh fit: mace would otherwise resume from (and finally load) stale checkpoints of an earlier run
