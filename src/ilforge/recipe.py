@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ilforge.analysis.settings import AnalysisSettings
 from ilforge.chem.mixture import Composition, component_charge, counts_from_fractions, formula_units_for_atoms, net_charge
@@ -126,11 +126,16 @@ class Recipe(_Strict):
     md: MDSettings = Field(default_factory=MDSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
-    @model_validator(mode="after")
-    def _temperatures(self):
-        bad = [t for t in self.temperatures_K if t <= 0]
+    @field_validator("temperatures_K")
+    @classmethod
+    def _positive_temperatures(cls, value: list[float]) -> list[float]:
+        bad = [t for t in value if t <= 0]
         if bad:
-            raise ValueError(f"temperatures_K must be positive (kelvin), got {bad}")
+            raise ValueError(f"temperatures must be positive (kelvin), got {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _some_compositions(self):
         if not self.compositions and self.scan is None:
             raise ValueError("give `compositions:` (a list) or `scan:` (component, balance, values)")
         return self

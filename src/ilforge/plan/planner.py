@@ -175,7 +175,7 @@ def plan_compositions(
     """
     training = training or []
     candidates = candidates if candidates is not None else targets
-    hint = [s for comp in (components or {}).values() for s in comp]
+    hint = [s for comp in (components or {}).values() for s in comp] + [s for c in targets for s in c.counts]
     ordered = _species_order(species, [*targets, *training, *candidates], hint)
     names = [sp.name for sp in ordered]
     labels = [sp.label for sp in ordered]

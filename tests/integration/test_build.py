@@ -1,0 +1,72 @@
+"""Packed boxes of both examples: neutral, at the target density, molecules apart, whole, deterministic."""
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from ilforge import keys
+from ilforge.build.box import MIN_INTERMOLECULAR_A, build_boxes, min_intermolecular_distance
+from ilforge.chem.species import load_library
+from ilforge.recipe import load_recipe
+from ilforge.units import density_g_cm3
+
+LIB = {sp.name: sp for sp in load_library()}
+
+
+def check_box(atoms):
+    species = atoms.arrays[keys.MOL_SPECIES]
+    mol = atoms.arrays[keys.MOL_ID]
+    charge = sum(LIB[species[np.flatnonzero(mol == m)[0]]].charge for m in np.unique(mol))
+    assert charge == 0
+    rho = density_g_cm3(atoms.get_masses().sum(), atoms.get_volume())
+    assert rho == pytest.approx(atoms.info[keys.DENSITY_G_CM3], rel=0.02)
+    assert min_intermolecular_distance(atoms) >= MIN_INTERMOLECULAR_A
+    # molecules whole: every bond of the species graph is short without minimum image
+    for m in np.unique(mol)[:10]:
+        idx = np.flatnonzero(mol == m)
+        sp = LIB[species[idx[0]]]
+        for i, j in sp.bonds:
+            assert np.linalg.norm(atoms.positions[idx[i]] - atoms.positions[idx[j]]) < 2.0
+
+
+def test_build_emim_bf4(examples, tmp_path):
+    recipe = load_recipe(examples / "emim_bf4.yaml")
+    [path] = build_boxes(recipe, tmp_path)
+    atoms = read(path)
+    check_box(atoms)
+    assert atoms.info[keys.DENSITY_G_CM3] == pytest.approx(1.280, abs=1e-3)  # experiment at 298.15 K
+    assert atoms.info["count_EMIM"] == 4 and len(atoms) == 96
+    assert "experiment" in atoms.info[keys.DENSITY_SOURCE]
+    # deterministic for a seed, and up to date boxes are kept
+    mtime = path.stat().st_mtime_ns
+    assert build_boxes(recipe, tmp_path) == [path] and path.stat().st_mtime_ns == mtime
+    again = build_boxes(recipe, tmp_path / "again")[0]
+    np.testing.assert_allclose(read(again).positions, atoms.positions)
+
+
+def test_build_li_emim_pf6(examples, tmp_path):
+    recipe = load_recipe(examples / "li_emim_pf6.yaml")
+    paths = build_boxes(recipe, tmp_path)
+    assert len(paths) == 11
+    for p in paths:
+        check_box(read(p))
+
+
+def test_cli_build(examples, tmp_path, capsys):
+    from ilforge.cli import main
+
+    assert main(["build", str(examples / "emim_bf4.yaml"), "--workdir", str(tmp_path)]) == 0
+    assert (tmp_path / "boxes" / "neat_298.15K.extxyz").exists()
+    assert (tmp_path / "recipe.yaml").exists()
+    assert "1.2800 g/cm3" in capsys.readouterr().out
+
+
+def test_pf6_geometry_is_octahedral():
+    from ilforge.chem.geometry import species_geometry
+
+    g = species_geometry(LIB["PF6"])
+    p = g.get_chemical_symbols().index("P")
+    v = np.delete(g.positions, p, axis=0) - g.positions[p]
+    cos = (v @ v.T) / np.outer(np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=1))
+    angles = np.degrees(np.arccos(np.clip(cos[np.triu_indices(6, 1)], -1, 1)))
+    assert np.allclose(np.sort(angles)[:12], 90, atol=1) and np.allclose(np.sort(angles)[12:], 180, atol=1)
