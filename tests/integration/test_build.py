@@ -70,3 +70,39 @@ def test_pf6_geometry_is_octahedral():
     cos = (v @ v.T) / np.outer(np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=1))
     angles = np.degrees(np.arccos(np.clip(cos[np.triu_indices(6, 1)], -1, 1)))
     assert np.allclose(np.sort(angles)[:12], 90, atol=1) and np.allclose(np.sort(angles)[12:], 180, atol=1)
+
+
+def _neat(density=None, ion_pairs=4):
+    from ilforge.recipe import recipe_from_dict
+
+    box = {"ion_pairs": ion_pairs, **({"density_g_cm3": density} if density else {})}
+    return recipe_from_dict(
+        {"name": "t", "components": {"S": {"EMIM": 1, "BF4": 1}}, "box": box, "compositions": [{"id": "n", "fractions": {"S": 1.0}}]}
+    )
+
+
+def test_unphysical_density_is_refused_before_packing():
+    from ilforge.build.box import build_box
+    from ilforge.errors import BuildError
+
+    r = _neat(density=4.0)
+    with pytest.raises(BuildError, match="van der Waals volume.*lower box.density_g_cm3"):
+        build_box(r, r.resolve_compositions()[0], 298.15)
+
+
+def test_packmol_failures_are_retried_and_reported(monkeypatch):
+    import ilforge.build.box as box
+    from ilforge.errors import BuildError
+
+    calls = []
+
+    def failing_pack(mols, length, tol, seed, nloop, move_bad_random):
+        calls.append((seed, nloop, move_bad_random))
+        raise BuildError("packmol ended without a perfect packing")
+
+    monkeypatch.setattr(box, "pack", failing_pack)
+    r = _neat()
+    with pytest.raises(BuildError, match=r"(?s)after 3 attempts:\n  attempt 1: packmol ended.*lower box.density_g_cm3"):
+        box.build_box(r, r.resolve_compositions()[0], 298.15)
+    assert len(calls) == box.MAX_ATTEMPTS
+    assert len({c[0] for c in calls}) == len(calls) and calls[-1][1] > calls[0][1] and calls[-1][2]

@@ -26,8 +26,9 @@ from ilforge.build.packmol import pack
 from ilforge.chem.geometry import species_geometry
 from ilforge.chem.mixture import Composition, net_charge
 from ilforge.chem.species import Species
-from ilforge.errors import BuildError
+from ilforge.chem.volume import vdw_volume_A3
 from ilforge.units import volume_A3_for_density
+from ilforge.errors import BuildError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,10 @@ PACKMOL_TOLERANCE_A = 2.0
 #: accepted minimum distance between atoms of different molecules in the result, Å
 MIN_INTERMOLECULAR_A = 1.6
 #: attempts: the first at the requested settings, then new seeds with more Packmol loops
-MAX_ATTEMPTS = 4
+MAX_ATTEMPTS = 3
+#: largest fraction of the box that the molecules' van der Waals volume may fill (random close
+#: packing of spheres is 0.64; liquids sit near 0.6-0.7 of vdW volume / molar volume)
+MAX_PACKING_FRACTION = 0.85
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,15 @@ def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
         raise BuildError(f"composition {spec.composition_id}: net charge {q:+d} e; the box must be neutral")
     mols = [(species_geometry(species[s], seed=spec.seed), n) for s, n in counts.items()]
     mass = sum(n * species[s].mass_amu for s, n in counts.items())
-    length = volume_A3_for_density(mass, spec.density_g_cm3) ** (1.0 / 3.0)
+    volume = volume_A3_for_density(mass, spec.density_g_cm3)
+    v_vdw = sum(n * vdw_volume_A3(species[s]) for s, n in counts.items())
+    if v_vdw > MAX_PACKING_FRACTION * volume:
+        raise BuildError(
+            f"composition {spec.composition_id}: at {spec.density_g_cm3:.3f} g/cm3 the box ({volume:.0f} Å3) is barely "
+            f"larger than the molecules' own van der Waals volume ({v_vdw:.0f} Å3); the density is unphysically high: "
+            f"lower box.density_g_cm3 (source: {spec.density_source})"
+        )
+    length = volume ** (1.0 / 3.0)
     symbols, mol_id, mol_species = [], [], []
     k = 0
     for (mol, n), s in zip(mols, counts):
@@ -90,7 +102,14 @@ def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
     errors = []
     for attempt in range(MAX_ATTEMPTS):
         try:
-            pos = pack(mols, length, PACKMOL_TOLERANCE_A, seed=spec.seed + 7919 * attempt, nloop=200 * (1 + 2 * attempt))
+            pos = pack(
+                mols,
+                length,
+                PACKMOL_TOLERANCE_A,
+                seed=spec.seed + 7919 * attempt,
+                nloop=200 * (1 + 2 * attempt),
+                move_bad_random=attempt > 0,  # looser start: misplaced molecules restart anywhere
+            )
         except BuildError as exc:
             errors.append(f"attempt {attempt + 1}: {exc}")
             log.warning("packing %s failed (attempt %d), retrying with a new seed and more loops", spec.composition_id, attempt + 1)

@@ -43,6 +43,7 @@ def pack(
     seed: int = 0,
     nloop: int = 200,
     timeout_s: float = 600.0,
+    move_bad_random: bool = False,
 ) -> np.ndarray:
     """Pack ``count`` copies of each molecule in a periodic cube of edge ``box_length_A`` (Å).
 
@@ -59,6 +60,8 @@ def pack(
             f"nloop {int(nloop)}",
             f"pbc 0. 0. 0. {box_length_A:.6f} {box_length_A:.6f} {box_length_A:.6f}",
         ]
+        if move_bad_random:
+            lines.append("movebadrandom")
         for k, (mol, count) in enumerate(molecules):
             if count <= 0:
                 continue
@@ -75,6 +78,10 @@ def pack(
         out = tmpdir / "packed.xyz"
         text = proc.stdout
         if proc.returncode != 0 or not out.exists() or "Success!" not in text:
-            tail = "\n".join((text + proc.stderr).strip().splitlines()[-8:])
-            raise BuildError(f"packmol failed (exit {proc.returncode}):\n{tail}")
+            if "without perfect packing" in text.lower() or proc.returncode == 173:
+                raise BuildError(
+                    f"packmol ended without a perfect packing (molecules closer than {tolerance_A} Å remain)"
+                )
+            tail = " | ".join(line.strip() for line in (text + proc.stderr).strip().splitlines()[-6:] if line.strip())
+            raise BuildError(f"packmol failed (exit {proc.returncode}): {tail}")
         return read(out, format="xyz").get_positions()
