@@ -58,7 +58,7 @@ def test_cli_build(examples, tmp_path, capsys):
     assert main(["build", str(examples / "emim_bf4.yaml"), "--workdir", str(tmp_path)]) == 0
     assert (tmp_path / "boxes" / "neat_298.15K.extxyz").exists()
     assert (tmp_path / "recipe.yaml").exists()
-    assert "1.2800 g/cm3" in capsys.readouterr().out
+    assert "1.2800 g/cm3 (target 1.2800" in capsys.readouterr().out
 
 
 def test_pf6_geometry_is_octahedral():

@@ -19,8 +19,9 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ilforge import keys
-    from ilforge.build.box import build_boxes
+    from ilforge.build.box import build_boxes, min_intermolecular_distance
     from ilforge.recipe import load_recipe
+    from ilforge.units import density_g_cm3
     from ilforge.workdir import init_workdir
 
     recipe = load_recipe(args.recipe)
@@ -28,7 +29,14 @@ def run(args) -> int:
     n = len(recipe.resolve_compositions()) * len(recipe.temperatures_K)
     with tqdm(total=n, desc="build", unit="box") as bar:
         paths = build_boxes(recipe, workdir, force=args.force, progress=lambda p: bar.update(1))
+    charges = {sp.name: sp.charge for sp in recipe.library()}
     for p in paths:
         a = read(p)
-        print(f"{p}: {len(a)} atoms, {a.info[keys.DENSITY_G_CM3]:.4f} g/cm3 ({a.info[keys.DENSITY_SOURCE].split(' (')[0]})")
+        q = sum(n * charges[k.removeprefix(keys.COUNT_PREFIX)] for k, n in a.info.items() if k.startswith(keys.COUNT_PREFIX))
+        rho = density_g_cm3(a.get_masses().sum(), a.get_volume())
+        print(
+            f"{p}: {len(a)} atoms, net charge {q:+d} e, {rho:.4f} g/cm3 (target {a.info[keys.DENSITY_G_CM3]:.4f}, "
+            f"{a.info[keys.DENSITY_SOURCE].split(' (')[0]}), closest atoms of different molecules "
+            f"{min_intermolecular_distance(a):.2f} Å"
+        )
     return 0
