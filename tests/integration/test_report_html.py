@@ -5,7 +5,7 @@ import numpy as np
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import line_plot
 
-from tests.browser import load_page
+from browser import load_page  # tests/ is on sys.path (rootdir conftest)
 
 
 def test_page_loads_in_chromium_with_every_section(tmp_path):
