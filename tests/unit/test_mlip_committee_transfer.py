@@ -8,7 +8,7 @@ from ase.calculators.lj import LennardJones
 
 from ilforge.models.committee import CommitteeCalculator
 from ilforge.recipe import load_recipe
-from ilforge.validate.transfer import resolve_training_sets, span_verdict
+from ilforge.validate.transfer import planner_verdicts, resolve_training_sets
 
 
 def test_committee_mean_and_std_of_members():
@@ -26,14 +26,13 @@ def test_committee_mean_and_std_of_members():
     assert atoms.calc.results["energy_std"] == pytest.approx(abs(ref[0][0] - ref[1][0]) / 2)
 
 
-def test_span_verdict_li_emim_pf6(examples):
+def test_planner_verdicts_li_emim_pf6(examples):
     recipe = load_recipe(examples / "li_emim_pf6.yaml")
     comps = recipe.resolve_compositions()
-    counts = {c.id: c.counts for c in comps}
     sets = resolve_training_sets(recipe, comps)
     assert sets == [["x0.50"], ["x0.00", "x0.10"], ["x0.00", "x0.10", "x0.20"], ["x0.00", "x1.00"], ["x0.40", "x0.60"]]
-    allc = list(counts.values())
-    v = {"+".join(s): span_verdict([counts[c] for c in s], allc) for s in sets}
+    v = planner_verdicts(recipe, sets)
     assert v["x0.50"]["required"] == 2  # N = 3 species, M = 1 (electroneutrality)
     assert not v["x0.50"]["spans"] and v["x0.50"]["rank"] == 1
+    assert "undetermined" in v["x0.50"]["verdict"]
     assert all(v[k]["spans"] for k in v if k != "x0.50")

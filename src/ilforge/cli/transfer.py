@@ -46,7 +46,7 @@ def run(args) -> int:
 
     from ilforge.models.data import load_labelled
     from ilforge.recipe import load_recipe
-    from ilforge.validate.transfer import resolve_training_sets, transfer_study
+    from ilforge.validate.transfer import planner_verdicts, resolve_training_sets, transfer_study
 
     recipe = load_recipe(args.recipe)
     comps = recipe.resolve_compositions()
@@ -58,7 +58,7 @@ def run(args) -> int:
     bar = tqdm(total=len(sets), desc="transfer models", unit="model")
     res = transfer_study(
         data.frames, sets, settings, args.workdir,
-        composition_counts={c.id: c.counts for c in comps},
+        verdicts=planner_verdicts(recipe, sets),
         isolated_energies=data.isolated_energies,
         composition_x={c.id: c.x for c in comps if c.x is not None} or None,
         seed=args.seed, max_workers=args.workers,
@@ -68,9 +68,11 @@ def run(args) -> int:
     comps_out = res["compositions"]
     print("energy MAE / meV/atom (rows: training set; columns: " + " ".join(comps_out) + ")")
     for s, row in zip(res["training_sets"], res["energy_mae_meV_atom"]):
-        print(f"{s['name']:>24} " + " ".join("   -  " if v is None else f"{v:6.2f}" for v in row) + f"   {s['verdict']}")
+        print(f"{s['name']:>24} " + " ".join("   -  " if v is None else f"{v:6.2f}" for v in row) + f"   {'spans' if s.get('spans') else 'does not span'}")
     print("force MAE / meV/Å")
     for s, row in zip(res["training_sets"], res["forces_mae_meV_A"]):
         print(f"{s['name']:>24} " + " ".join("   -  " if v is None else f"{v:6.1f}" for v in row))
+    for s in res["training_sets"]:
+        print(f"{s['name']}: {s.get('verdict', '')}")
     print(f"results: {Path(args.workdir) / 'results' / 'transfer.json'}")
     return 0

@@ -10,7 +10,8 @@ of an atom-additive model transfer only along the directions of composition spac
 data spans. With N species and M constraints (electroneutrality), C = N − M linearly independent
 training compositions are needed (Li⁺/EMIM⁺/PF6⁻: N = 3, M = 1, C = 2): a single composition
 ({0.5}) cannot tell apart the per-species energies, so its energy error grows away from x = 0.5,
-while {0.4, 0.6} spans the space and stays flat. :func:`span_verdict` is that rank test.
+while {0.4, 0.6} spans the space and stays flat. The composition planner (:mod:`ilforge.plan.planner`)
+does that rank test; :func:`planner_verdicts` stores its verdict with every training set.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.errors import IlforgeError
+from ilforge.models.artifact import ModelArtifact, frames_hash
 from ilforge.models.base import get_backend
+from ilforge.models.e0s import is_isolated_atom
 from ilforge.models.data import split_by_composition
 from ilforge.models.settings import TrainingSettings
 from ilforge.models.tasks import TrainTask, run_training_tasks
@@ -36,29 +39,21 @@ log = logging.getLogger(__name__)
 DEFAULT_SETS: list[list[float]] = [[0.5], [0.0, 0.1], [0.0, 0.1, 0.2], [0.0, 1.0], [0.4, 0.6]]
 
 
-def span_verdict(train_counts: list[dict[str, int]], all_counts: list[dict[str, int]]) -> dict:
-    """Whether the training compositions span the composition space of the study.
+def planner_verdicts(recipe, training_sets: list[list[str]]) -> dict[str, dict]:
+    """The composition planner's verdict for each training set (rank test C = N − M; ilforge.plan)."""
+    from ilforge.plan.planner import plan_recipe
 
-    Rows of the count matrix are compositions (species counts per box). The composition space has
-    dimension C = rank(all compositions) (= N − M: species minus independent constraints such as
-    electroneutrality); the training set spans it when its own rank equals C. Scale does not
-    matter (a box twice as large is the same direction).
-    """
-    species = sorted({s for c in all_counts for s in c})
-    a = np.array([[c.get(s, 0) for s in species] for c in all_counts], dtype=float)
-    t = np.array([[c.get(s, 0) for s in species] for c in train_counts], dtype=float)
-    required = int(np.linalg.matrix_rank(a))
-    rank = int(np.linalg.matrix_rank(t)) if len(t) else 0
-    spans = rank >= required
-    if spans:
-        text = f"spans the composition space (rank {rank} of {required}): energies can transfer"
-    else:
-        text = (
-            f"does not span the composition space (rank {rank} < {required} = N − M with N = {len(species)} species): "
-            f"per-species energies are undetermined along {required - rank} direction(s), so energy errors are expected "
-            "to grow away from the training composition(s)"
-        )
-    return {"rank": rank, "required": required, "spans": spans, "verdict": text, "species": species}
+    out = {}
+    for ids in training_sets:
+        plan = plan_recipe(recipe, ids)
+        out[set_name(ids)] = {
+            "rank": plan.training_rank,
+            "required": plan.required_compositions,
+            "spans": plan.spans_targets,
+            "undetermined": plan.undetermined,
+            "verdict": plan.messages[1] if len(plan.messages) > 1 else " ".join(plan.messages),
+        }
+    return out
 
 
 def resolve_training_sets(recipe, compositions, sets: list[list] | None = None) -> list[list[str]]:
@@ -79,7 +74,7 @@ def transfer_study(
     training_sets: list[list[str]],
     settings: TrainingSettings,
     workdir: str | Path,
-    composition_counts: dict[str, dict[str, int]],
+    verdicts: dict[str, dict] | None = None,
     isolated_energies: dict[str, float] | None = None,
     composition_x: dict[str, float] | None = None,
     seed: int = 0,
@@ -91,16 +86,15 @@ def transfer_study(
     ``frames``: labelled frames with ``composition_id``; split per composition into train/valid/test
     with ``settings.valid_fraction`` / ``settings.test_fraction`` and ``seed``. Models go to
     ``workdir/models/transfer/<set>``; results to ``workdir/results/transfer.json`` and the heat maps
-    ``transfer_energy_mae.png``, ``transfer_forces_mae.png``. Returns the results dict.
+    ``transfer_energy_mae.png``, ``transfer_forces_mae.png``. A model already trained by an earlier
+    run on the same frames with the same settings is reused. ``verdicts``: set name -> the composition
+    planner's verdict (:func:`planner_verdicts`), stored with each set. Returns the results dict.
     """
     workdir = Path(workdir)
     train, valid, test = split_by_composition(frames, settings.valid_fraction, settings.test_fraction, seed)
     comp_ids = sorted({str(a.info.get(keys.COMPOSITION_ID)) for a in frames})
     if composition_x:
         comp_ids.sort(key=lambda c: (composition_x.get(c) is None, composition_x.get(c) or 0.0, c))
-    unknown = [c for c in comp_ids if c not in composition_counts]
-    if unknown:
-        raise IlforgeError(f"frames carry composition ids {unknown} that the recipe does not define")
     missing = [c for s in training_sets for c in s if c not in comp_ids]
     if missing:
         raise IlforgeError(f"training compositions {sorted(set(missing))} have no labelled frames; label them or change --sets")
@@ -113,8 +107,12 @@ def transfer_study(
         tr = [a for a in train if a.info.get(keys.COMPOSITION_ID) in ids]
         va = [a for a in valid if a.info.get(keys.COMPOSITION_ID) in ids]
         tasks.append(TrainTask(settings.model_dump(), tr, va, str(workdir / "models" / "transfer" / set_name(ids)), dict(isolated_energies or {})))
-    artifacts = run_training_tasks(tasks, max_workers=max_workers, progress=progress)
-    all_counts = [composition_counts[c] for c in comp_ids]
+    artifacts: list[ModelArtifact | None] = [_reusable(t, settings) for t in tasks]
+    todo = [i for i, a in enumerate(artifacts) if a is None]
+    if len(todo) < len(tasks):
+        log.info("reusing %d trained model(s) with the same training data and settings", len(tasks) - len(todo))
+    for i, art in zip(todo, run_training_tasks([tasks[i] for i in todo], max_workers=max_workers, progress=progress)):
+        artifacts[i] = art
     e_mae = np.full((len(training_sets), len(comp_ids)), np.nan)
     f_mae = np.full_like(e_mae, np.nan)
     sets_out = []
@@ -127,7 +125,7 @@ def transfer_study(
             block = error_block(fr, backend.predict(art, fr, device=settings.device))
             e_mae[k, j] = block["energy_mae_meV_atom"]
             f_mae[k, j] = block["forces_mae_meV_A"]
-        verdict = span_verdict([composition_counts[c] for c in ids], all_counts)
+        verdict = (verdicts or {}).get(set_name(ids), {})
         row = e_mae[k][np.isfinite(e_mae[k])]
         sets_out.append({
             "name": set_name(ids),
@@ -155,6 +153,17 @@ def transfer_study(
     (out / "transfer.json").write_text(json.dumps(results, indent=2))
     plot_heatmaps(results, out)
     return results
+
+
+def _reusable(task: TrainTask, settings: TrainingSettings) -> ModelArtifact | None:
+    """The model of an earlier run of the same task (same training-data hash and settings), if any."""
+    try:
+        art = ModelArtifact.load(task.workdir)
+    except IlforgeError:
+        return None
+    train = [a for a in task.train_frames if not is_isolated_atom(a)]
+    same = art.info.get("training_data_hash") == frames_hash(train) and art.info.get("settings") == settings.model_dump(mode="json")
+    return art if same else None
 
 
 def _nan_to_none(a: np.ndarray) -> list:
