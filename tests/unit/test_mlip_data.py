@@ -61,3 +61,18 @@ def test_settings_presets_and_overrides():
     assert TrainingSettings(preset="large").architecture()["max_L"] == 2
     with pytest.raises(Exception):
         TrainingSettings(unknown=1)
+
+
+def test_cli_errors_are_clear(tmp_path, capsys):
+    from ilforge.cli import main
+
+    assert main(["train", "--workdir", str(tmp_path)]) == 2
+    assert "no frame store" in capsys.readouterr().err
+    path = tmp_path / "mixed.extxyz"
+    ase.io.write(path, [labelled(level="a", i=1), labelled(level="b", i=2)], format="extxyz")
+    assert main(["train", "--workdir", str(tmp_path), "--frames", str(path)]) == 2
+    assert "levels of theory" in capsys.readouterr().err
+    assert main(["validate", "--workdir", str(tmp_path), "--model", "nothing"]) == 2
+    assert "ilforge train" in capsys.readouterr().err
+    assert main(["train", "--workdir", str(tmp_path), "--frames", str(path), "--set", "bogus=1"]) == 2
+    assert "invalid training setting" in capsys.readouterr().err

@@ -264,8 +264,7 @@ class MaceBackend(Backend):
     def calculator(self, artifact: ModelArtifact, device: str = "cpu"):
         calcs = require("mace.calculators", "mace")
         dtype = artifact.info.get("settings", {}).get("dtype", "float64")
-        kwargs = {}
-        return calcs.MACECalculator(model_paths=str(artifact.model_file), device=device, default_dtype=dtype, **kwargs)
+        return calcs.MACECalculator(model_paths=str(artifact.model_file), device=device, default_dtype=dtype)
 
     def predict(self, artifact: ModelArtifact, frames: list[Atoms], device: str = "cpu", batch_size: int = 16) -> list[dict]:
         """Batched evaluation as ``mace_eval_configs`` does it (same data path, same model file)."""

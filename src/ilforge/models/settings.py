@@ -46,12 +46,12 @@ class TrainingSettings(BaseModel):
     backend: Literal["mace"] = "mace"
     preset: Literal["small", "medium", "large"] = "small"
     # architecture overrides (None: take the preset's value)
-    num_channels: int | None = Field(None, ge=1)
-    max_L: int | None = Field(None, ge=0, le=3)
-    max_ell: int | None = Field(None, ge=1, le=4)
-    correlation: int | None = Field(None, ge=1, le=4)
-    num_interactions: int | None = Field(None, ge=1, le=4)
-    r_max_A: float | None = Field(None, gt=0)
+    num_channels: int | None = Field(None, ge=1, description="channels per feature (None: from the preset)")
+    max_L: int | None = Field(None, ge=0, le=3, description="highest symmetry L of the message features (None: preset)")
+    max_ell: int | None = Field(None, ge=1, le=4, description="highest ℓ of the spherical harmonics (None: preset)")
+    correlation: int | None = Field(None, ge=1, le=4, description="body order − 1 of each product (None: preset)")
+    num_interactions: int | None = Field(None, ge=1, le=4, description="message-passing layers (None: preset)")
+    r_max_A: float | None = Field(None, gt=0, description="cutoff radius, Å (None: preset)")
     # optimisation
     max_epochs: int = Field(100, ge=1)
     batch_size: int = Field(4, ge=1)
@@ -67,10 +67,10 @@ class TrainingSettings(BaseModel):
     # committees and reference energies
     committee_size: int = Field(1, ge=1)
     committee_subsample_fraction: float = Field(1.0, gt=0, le=1, description="fraction of the training frames each member sees (bagging)")
-    e0s: Literal["auto", "isolated", "fit"] = "auto"
+    e0s: Literal["auto", "isolated", "fit"] = Field("auto", description="reference energies: isolated atoms if all present (auto), only isolated, or least-squares fit with a rank check")
     # fine-tuning from a local foundation-model file
     foundation_model: str | None = Field(None, description="path of a local MACE model file to fine-tune")
-    finetune: Literal["naive", "multihead"] = "naive"
+    finetune: Literal["naive", "multihead"] = Field("naive", description="fine-tuning mode (mace-torch): all weights, or with a replay head on the foundation data")
     extra: dict[str, Any] = Field(default_factory=dict, description="backend settings passed through unchanged")
 
     def architecture(self) -> dict[str, Any]:
