@@ -23,7 +23,7 @@ from ilforge.models.committee import committee_calculator, train_committee  # no
 from ilforge.models.finetune import finetune  # noqa: E402
 from ilforge.models.settings import TrainingSettings  # noqa: E402
 
-SMALL = dict(max_epochs=6, batch_size=4, seed=3, stress_weight=1.0)
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +166,27 @@ def test_finetune_from_ilforge_foundation(project, tmp_path, mode):
     assert heads == (["pt_head", "Default"] if mode == "multihead" else ["Default"])
     pred = get_backend("mace").predict(art, new[5:])
     assert np.isfinite(pred[0]["energy"])
+
+
+def test_transfer_study_end_to_end(tmp_path):
+    from ilforge.validate.transfer import transfer_study
+
+    frames = alloy_frames(18, seed=4)  # 6 frames at each of au0.00, au0.25, au0.50
+    sets = [["au0.25"], ["au0.00", "au0.50"]]
+    settings = TrainingSettings(max_epochs=2, batch_size=2, seed=0, test_fraction=0.34, valid_fraction=0.2)
+    res = transfer_study(frames, sets, settings, tmp_path, isolated_energies={"Cu": 3.51, "Au": 3.8},
+                         composition_x={"au0.00": 0.0, "au0.25": 0.25, "au0.50": 0.5})
+    assert res["compositions"] == ["au0.00", "au0.25", "au0.50"]
+    e = np.array(res["energy_mae_meV_atom"], dtype=float)
+    assert e.shape == (2, 3) and np.all(np.isfinite(e)) and np.all(e > 0)
+    saved = json.loads((tmp_path / "results" / "transfer.json").read_text())
+    assert saved["training_sets"][1]["compositions"] == ["au0.00", "au0.50"]
+    assert saved["n_test_frames"] == {"au0.00": 2, "au0.25": 2, "au0.50": 2}
+    for name in ("transfer_energy_mae.png", "transfer_forces_mae.png"):
+        assert (tmp_path / "results" / name).stat().st_size > 1000
+    # a second run reuses the trained models (same data, same settings) and gives the same numbers
+    t = time.perf_counter()
+    again = transfer_study(frames, sets, settings, tmp_path, isolated_energies={"Cu": 3.51, "Au": 3.8},
+                           composition_x={"au0.00": 0.0, "au0.25": 0.25, "au0.50": 0.5})
+    assert again["energy_mae_meV_atom"] == res["energy_mae_meV_atom"]
+    assert time.perf_counter() - t < 30
