@@ -29,7 +29,7 @@ from ilforge import keys
 from ilforge.errors import IlforgeError, require
 from ilforge.models.artifact import ModelArtifact, frames_hash
 from ilforge.models.base import Backend, TrainingDataError, check_labelled, level_of_theory
-from ilforge.models.e0s import E0s, elements_of, is_isolated_atom, resolve_e0s
+from ilforge.models.e0s import E0s, is_isolated_atom, resolve_e0s
 from ilforge.models.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,15 @@ def split_valid(frames: list[Atoms], fraction: float, seed: int) -> tuple[list[A
     return [frames[i] for i in order[n_valid:]], [frames[i] for i in order[:n_valid]]
 
 
+def _model_elements(model_file: Path) -> list[str]:
+    """Element symbols a MACE model has parameters for (its atomic-number table)."""
+    from ase.data import chemical_symbols
+
+    torch = require("torch", "mace")
+    model = torch.load(f=str(model_file), map_location="cpu", weights_only=False)
+    return [chemical_symbols[int(z)] for z in model.atomic_numbers]
+
+
 class MaceBackend(Backend):
     name = "mace"
 
@@ -239,7 +248,7 @@ class MaceBackend(Backend):
             "model_file": model_file.name,
             "mace_version": require("mace", "mace").__version__,
             "level_of_theory": level,
-            "elements": elements_of(train),
+            "elements": _model_elements(model_file),  # the training data's, plus a foundation model's
             "training_data_hash": frames_hash(train),
             "validation_data_hash": frames_hash(valid),
             "n_train": len(train),
