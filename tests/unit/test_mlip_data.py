@@ -76,3 +76,27 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert "ilforge train" in capsys.readouterr().err
     assert main(["train", "--workdir", str(tmp_path), "--frames", str(path), "--set", "bogus=1"]) == 2
     assert "invalid training setting" in capsys.readouterr().err
+
+
+def test_frames_from_the_frame_store(tmp_path):
+    pytest.importorskip("ilforge.store.frames")
+    from ilforge.store.frames import FrameStore
+
+    frames = [labelled("c1", level="lvl", i=i) for i in range(3)]
+    for el, e in (("H", -13.6), ("O", -432.0)):
+        iso = Atoms(el, cell=[10, 10, 10])
+        iso.info.update({keys.REF_ENERGY: e, keys.CONFIG_TYPE: keys.CT_ISOLATED_ATOM, keys.LEVEL_OF_THEORY: "lvl"})
+        iso.arrays[keys.REF_FORCES] = np.zeros((1, 3))
+        frames.append(iso)
+    ase.io.write(tmp_path / "in.extxyz", frames, format="extxyz")
+    store = FrameStore.open(tmp_path / "frames.db")
+    store.import_extxyz(tmp_path / "in.extxyz")
+    data = load_labelled(tmp_path)
+    assert data.level_of_theory == "lvl" and len(data.frames) == 3
+    assert data.isolated_energies == pytest.approx({"H": -13.6, "O": -432.0})
+    assert sorted(a.info[keys.REF_ENERGY] for a in data.frames) == pytest.approx([-2.0, -1.0, 0.0])
+    ase.io.write(tmp_path / "other.extxyz", [labelled("c1", level="other", i=7)], format="extxyz")
+    store.import_extxyz(tmp_path / "other.extxyz")
+    with pytest.raises(TrainingDataError, match="levels of theory"):
+        load_labelled(tmp_path)
+    assert len(load_labelled(tmp_path, level_of_theory="other").frames) == 1
