@@ -147,6 +147,11 @@ def test_committee_mean_and_spread(project, tmp_path):
     assert calc.results["energy_std"] == pytest.approx(np.std([m[0] for m in members]))
     np.testing.assert_allclose(calc.results["forces_std"], np.std([m[1] for m in members], axis=0), atol=1e-10)
     assert calc.results["energy_std"] > 0
+    from ilforge.validate.evaluate import validate_committee
+
+    res = validate_committee(arts, frames[:1], tmp_path / "results", "c", plots=False)
+    assert res["overall"]["energy_mae_meV_atom"] == pytest.approx(abs(e - frames[0].info[keys.REF_ENERGY]) / len(frames[0]) * 1e3)
+    assert res["spread"]["energy_std_mean_meV_atom"] == pytest.approx(calc.results["energy_std"] / len(frames[0]) * 1e3)
 
 
 @pytest.mark.parametrize("mode", ["naive", "multihead"])

@@ -33,7 +33,7 @@ def run(args) -> int:
     from ilforge.models.committee import load_committee
     from ilforge.models.data import load_labelled, read_frames_file
     from ilforge.models.train import TEST_FILE
-    from ilforge.validate.evaluate import validate_model
+    from ilforge.validate.evaluate import validate_committee, validate_model
 
     workdir = Path(args.workdir)
     model_dir = Path(args.model) if Path(args.model).is_dir() else workdir / "models" / args.model
@@ -60,6 +60,16 @@ def run(args) -> int:
         fe = res["overall"]["forces_by_element"]
         print("  force MAE by element / meV/Å: " + ", ".join(f"{el} {v['mae_meV_A']:.1f}" for el, v in fe.items()))
         print(f"  results: {results / f'validate_{tag}.json'}")
+    if len(members) > 1:
+        res = validate_committee(members, frames, results, model_dir.name, device=members[0].info.get("settings", {}).get("device", "cpu"),
+                                 plots=not args.no_plots)
+        print(f"committee of {len(members)} (mean prediction):")
+        _print_block("overall", res["overall"])
+        sp = res["spread"]
+        rho = "n/a" if sp["spread_error_spearman"] is None else f"{sp['spread_error_spearman']:.2f}"
+        print(f"  spread: energy {sp['energy_std_mean_meV_atom']:.3f} meV/atom, forces {sp['forces_std_mean_meV_A']:.2f} meV/Å; "
+              f"Spearman(spread, |energy error|) = {rho}")
+        print(f"  results: {results / f'validate_{model_dir.name}_committee.json'}")
     if args.learning_curve:
         _learning_curve(args, members[0], frames, workdir, model_dir.name)
     return 0
