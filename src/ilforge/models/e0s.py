@@ -25,6 +25,7 @@ from ase.data import atomic_numbers
 
 from ilforge import keys
 from ilforge.errors import IlforgeError
+from ilforge.plan import linalg
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,32 @@ def isolated_e0s(frames: list[Atoms]) -> dict[str, float]:
     return out
 
 
-def fit_e0s(frames: list[Atoms], rcond: float = 1e-10) -> E0s:
+def _rref_rows(basis: np.ndarray) -> np.ndarray:
+    """Rows of ``basis`` brought to reduced row-echelon form (readable combinations such as E0(H) − E0(O))."""
+    m = np.array(basis, dtype=float)
+    r = 0
+    for c in range(m.shape[1] if m.size else 0):
+        if r >= m.shape[0]:
+            break
+        p = r + int(np.argmax(np.abs(m[r:, c])))
+        if abs(m[p, c]) < 1e-10:
+            continue
+        m[[r, p]] = m[[p, r]]
+        m[r] /= m[r, c]
+        for i in range(m.shape[0]):
+            if i != r:
+                m[i] -= m[i, c] * m[r]
+        r += 1
+    return m[:r]
+
+
+def fit_e0s(frames: list[Atoms]) -> E0s:
     """Least-squares E0 from the frames' energies and element counts; refuses a rank-deficient fit.
 
-    Raises :class:`E0sError` naming the elements, the rank and what to do when the element counts
-    of the frames do not span every element direction (e.g. all frames with one element ratio).
+    Raises :class:`E0sError` naming the elements, the rank, the determined and undetermined
+    combinations of E0s (the planner's linear algebra, :mod:`ilforge.plan.linalg`) and what to do
+    when the element counts of the frames do not span every element direction (e.g. all frames
+    with one element ratio).
     """
     frames = [a for a in frames if not is_isolated_atom(a)]
     if not frames:
@@ -92,14 +114,17 @@ def fit_e0s(frames: list[Atoms], rcond: float = 1e-10) -> E0s:
     elements = elements_of(frames)
     n = count_matrix(frames, elements)
     e = np.array([float(a.info[keys.REF_ENERGY]) for a in frames])
-    rank = int(np.linalg.matrix_rank(n, tol=rcond * max(1.0, float(np.abs(n).max()))))
+    rank = linalg.rank(n)
     if rank < len(elements):
         ratios = sorted({tuple(np.round(row / row.sum(), 6)) for row in n})
+        determined = [linalg.combination_text(v, elements, "E0") for v in _rref_rows(linalg.row_space_basis(n))]
+        undetermined = [linalg.combination_text(v, elements, "E0") for v in _rref_rows(linalg.null_space_basis(n, len(elements)))]
         raise E0sError(
             f"cannot fit per-element reference energies (E0s): the element counts of the {len(frames)} frames "
             f"span only {rank} independent direction(s) but there are {len(elements)} elements ({', '.join(elements)}); "
-            f"the frames hold {len(ratios)} distinct element ratio(s), so only {rank} combination(s) of the E0s are "
-            "determined by the data (a neat 1:1 ionic liquid always has rank 1). Label isolated atoms at the same "
+            f"the frames hold {len(ratios)} distinct element ratio(s). The data determine only "
+            f"{'; '.join(determined)}, while {'; '.join(undetermined)} stay(s) undetermined "
+            "(a neat 1:1 ionic liquid always has rank 1). Label isolated atoms at the same "
             "level of theory (config_type IsolatedAtom; `training: {e0s: isolated}`), or add frames at compositions "
             f"that vary the element ratios (at least {len(elements) - rank} more independent one(s))."
         )
