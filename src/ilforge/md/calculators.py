@@ -1,0 +1,47 @@
+"""Calculators for MD: a MACE model file (or a committee of them), or a named ASE calculator.
+
+The one place where ``ilforge md`` turns a model argument into an ASE calculator; the runner itself
+accepts any ASE calculator. ``CalculatorSpec`` is picklable so that state points can run in
+separate processes, each building its own calculator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ilforge.errors import IlforgeError, require
+
+
+def mace_calculator(model_paths, device: str = "cpu", default_dtype: str = "float64"):
+    """MACE's ``MACECalculator`` for one model file or a list (a committee: results gain ``forces_comm``)."""
+    require("mace", "mace")
+    from mace.calculators import MACECalculator
+
+    paths = [str(p) for p in ([model_paths] if isinstance(model_paths, (str, Path)) else model_paths)]
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise IlforgeError(f"model file(s) not found: {', '.join(missing)}; train one with `ilforge train` or give the path")
+    return MACECalculator(model_paths=paths if len(paths) > 1 else paths[0], device=device, default_dtype=default_dtype)
+
+
+@dataclass(frozen=True)
+class CalculatorSpec:
+    """What to run: ``model`` is a MACE model path, several paths separated by commas (a committee),
+    or the name of an ASE calculator for tests and demos (``emt``, ``lj``)."""
+
+    model: str
+    device: str = "cpu"
+    default_dtype: str = "float64"
+
+    def __call__(self):
+        name = self.model.strip().lower()
+        if name == "emt":
+            from ase.calculators.emt import EMT
+
+            return EMT()
+        if name == "lj":
+            from ase.calculators.lj import LennardJones
+
+            return LennardJones(sigma=2.5, epsilon=0.01, rc=7.0, smooth=True)
+        return mace_calculator([p for p in self.model.split(",") if p], self.device, self.default_dtype)
