@@ -13,16 +13,30 @@ from pathlib import Path
 from ilforge.errors import IlforgeError, require
 
 
+def import_mace():
+    """Import mace under torch >= 2.6: e3nn 0.4.4 (a mace dependency) loads its constants with
+    ``torch.load`` whose default became ``weights_only=True``; that load needs ``slice`` allowlisted."""
+    torch = require("torch", "mace")
+    torch.serialization.add_safe_globals([slice])
+    return require("mace", "mace")
+
+
 def mace_calculator(model_paths, device: str = "cpu", default_dtype: str = "float64"):
     """MACE's ``MACECalculator`` for one model file or a list (a committee: results gain ``forces_comm``)."""
-    require("mace", "mace")
+    import_mace()
     from mace.calculators import MACECalculator
 
     paths = [str(p) for p in ([model_paths] if isinstance(model_paths, (str, Path)) else model_paths)]
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise IlforgeError(f"model file(s) not found: {', '.join(missing)}; train one with `ilforge train` or give the path")
-    return MACECalculator(model_paths=paths if len(paths) > 1 else paths[0], device=device, default_dtype=default_dtype)
+    import torch
+
+    # mace 0.3.16 calls torch.load without weights_only, which torch >= 2.6 turns into a
+    # weights-only load that rejects whole pickled models; load them here instead. A model
+    # file is pickled code: load only files you trust (your own training runs).
+    models = [torch.load(p, map_location=device, weights_only=False) for p in paths]
+    return MACECalculator(models=models, device=device, default_dtype=default_dtype)
 
 
 @dataclass(frozen=True)
