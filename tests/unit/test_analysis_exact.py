@@ -143,3 +143,21 @@ def test_form_factors_at_zero_equal_atomic_number():
     for el in WAASMAIER_KIRFEL:
         assert form_factor(el, 0.0) == pytest.approx(atomic_numbers[el], abs=0.01)  # WK fits reproduce Z to ~3e-3
     assert form_factor("O", 10.0) < form_factor("O", 1.0) < 8
+
+
+@pytest.mark.parametrize("cell", [np.diag([9.0, 10.0, 11.0]), np.array([[10.0, 0, 0], [2.0, 10.0, 0], [1.0, 1.5, 10.0]])])
+@pytest.mark.parametrize("same,r0", [(False, 0.0), (True, 0.0), (False, 1.0), (True, 1.5)])
+def test_pair_histogram_matches_brute_force(cell, same, r0):
+    from ase.geometry import get_distances
+
+    from ilforge.analysis.geometry import pair_histogram
+
+    rng = np.random.default_rng(8)
+    xa = rng.random((40, 3)) @ cell + rng.normal(0, 20, (40, 3))  # unwrapped far outside the box
+    xb = xa if same else rng.random((30, 3)) @ cell
+    edges = np.linspace(r0, 4.4, 30)
+    _, d = get_distances(xa, xb, cell=cell, pbc=True)
+    if same:
+        d = d[np.triu_indices(len(xa), 1)]
+    expected = np.histogram(d.ravel(), bins=edges)[0]
+    np.testing.assert_array_equal(pair_histogram(xa, xb, cell, edges, same=same), expected)
