@@ -52,7 +52,7 @@ def main(argv=None) -> None:
     from MDAnalysis.analysis.msd import EinsteinMSD
     from MDAnalysis.analysis.rdf import InterRDF
 
-    from ilforge.analysis.msd import msd_fft
+    from ilforge.analysis.msd import msd_fft_mean
     from ilforge.analysis.rdf import RDF
     from ilforge.md.trajectory import read_h5md
 
@@ -69,7 +69,7 @@ def main(argv=None) -> None:
         return u
 
     # --- end to end from the file -------------------------------------------------------------
-    t_il_msd, msd_il = timed(lambda: msd_fft(read_h5md(path).positions).mean(axis=1))
+    t_il_msd, msd_il = timed(lambda: msd_fft_mean(read_h5md(path).positions))
     t_md_msd, msd_md = timed(lambda: EinsteinMSD(universe(), select="all", msd_type="xyz", fft=True).run().results.timeseries)
     t_il_rdf, rdf_il = timed(lambda: RDF(read_h5md(path), "Li", "O", rmax_A=args.rmax, nbins=args.nbins).run().results["g"])
 
@@ -80,7 +80,7 @@ def main(argv=None) -> None:
     # --- analysis only, everything in memory ----------------------------------------------------
     traj = read_h5md(path)
     um = universe(in_memory=True)
-    t_il_msd_m, _ = timed(lambda: msd_fft(traj.positions).mean(axis=1))
+    t_il_msd_m, _ = timed(lambda: msd_fft_mean(traj.positions))
     t_md_msd_m, _ = timed(lambda: EinsteinMSD(um, select="all", msd_type="xyz", fft=True).run())
     t_il_rdf_m, _ = timed(lambda: RDF(traj, "Li", "O", rmax_A=args.rmax, nbins=args.nbins).run())
     t_md_rdf_m, _ = timed(lambda: mda_rdf(um))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ilforge.analysis.msd import msd_fft
+from ilforge.analysis.msd import msd_fft, msd_fft_mean
 from ilforge.analysis.rdf import RDF
 from ilforge.md.trajectory import H5MDWriter, read_h5md
 
@@ -54,3 +54,4 @@ def test_msd_matches_mdanalysis(h5md_file):
     for fft in (True, False):
         theirs = EinsteinMSD(u, select="all", msd_type="xyz", fft=fft).run().results.timeseries
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(msd_fft_mean(traj.positions), theirs, rtol=1e-4, atol=1e-5)

@@ -10,7 +10,7 @@ from ilforge.analysis.density import Density, kappa_T_fluctuation_GPa
 from ilforge.analysis.diffusion import SelfDiffusion, yeh_hummer_correction_m2_s
 from ilforge.analysis.eos import linear_density_fit, tait_density, tait_fit, tait_kappa_T_GPa
 from ilforge.analysis.form_factors import WAASMAIER_KIRFEL, form_factor
-from ilforge.analysis.msd import msd_direct, msd_fft
+from ilforge.analysis.msd import msd_direct, msd_fft, msd_fft_mean
 from ilforge.analysis.rdf import RDF
 from ilforge.md.trajectory import Trajectory
 
@@ -32,6 +32,7 @@ def walk_trajectory(pos, dt_ps, species, numbers, L=30.0, T=300.0):
 def test_msd_fft_equals_direct():
     x = random_walk(300, 7, 0.3, 0.1, seed=1)
     np.testing.assert_allclose(msd_fft(x), msd_direct(x), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(msd_fft_mean(x), msd_direct(x).mean(axis=1), rtol=1e-9, atol=1e-9)
 
 
 def test_random_walk_diffusion_within_5_percent():

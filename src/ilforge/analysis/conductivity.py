@@ -16,7 +16,7 @@ import numpy as np
 from ilforge.analysis.base import AnalysisBase, AnalysisError
 from ilforge.analysis.blocks import block_split, blocks_of
 from ilforge.analysis.diffusion import KB_J_K, fit_diffusion, species_com_groups, trajectory_temperature_K
-from ilforge.analysis.msd import fit_slope, msd_fft
+from ilforge.analysis.msd import fit_slope, msd_fft_mean
 from ilforge.units import A2_PS_TO_M2_S, ELEMENTARY_CHARGE_C
 
 
@@ -86,14 +86,14 @@ class Conductivity(AnalysisBase):
         # self parts -> Nernst-Einstein
         D, windows = {}, {}
         for s, idx in charged.items():
-            fit = fit_diffusion(lag, msd_fft(self._com[:, idx]).mean(axis=1), self.fit_window_ps)
+            fit = fit_diffusion(lag, msd_fft_mean(self._com[:, idx]), self.fit_window_ps)
             D[s] = fit["D_A2_ps"] * A2_PS_TO_M2_S
             windows[s] = (lag[fit["i0"]], lag[fit["i1"] - 1])
         counts = {s: len(idx) for s, idx in charged.items()}
         sigma_ne = nernst_einstein_S_m(D, counts, z, V, T)
         # collective part: M(t) = Σ z_m R_m(t)
         M = np.einsum("m,fmk->fk", zm, self._com)
-        msd_M = msd_fft(M[:, None, :])[:, 0]
+        msd_M = msd_fft_mean(M)
         if self.fit_window_ps is not None:
             w = tuple(self.fit_window_ps)
         else:  # the window in which the self-diffusion of the charged species was fitted
@@ -110,9 +110,9 @@ class Conductivity(AnalysisBase):
             j1 = min(int(np.searchsorted(lb, w[1], side="right")), len(lb) // 2 + 1)
             if j1 - j0 < 2:
                 continue
-            Db = {s: fit_slope(lb, msd_fft(self._com[b, idx]).mean(axis=1), j0, j1)[0] / 6.0 * A2_PS_TO_M2_S for s, idx in charged.items()}
+            Db = {s: fit_slope(lb, msd_fft_mean(self._com[b, idx]), j0, j1)[0] / 6.0 * A2_PS_TO_M2_S for s, idx in charged.items()}
             ne_b.append(nernst_einstein_S_m(Db, counts, z, V, T))
-            eh_b.append(einstein_helfand_S_m(fit_slope(lb, msd_fft(M[b][:, None, :])[:, 0], j0, j1)[0], V, T))
+            eh_b.append(einstein_helfand_S_m(fit_slope(lb, msd_fft_mean(M[b]), j0, j1)[0], V, T))
         self.results.update(
             sigma_NE_S_m=float(sigma_ne), sigma_EH_S_m=float(sigma_eh),
             sigma_NE_err_S_m=blocks_of(ne_b)[1] if len(ne_b) >= 2 else float("nan"),

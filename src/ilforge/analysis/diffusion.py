@@ -17,7 +17,7 @@ import numpy as np
 from ilforge.analysis.base import AnalysisBase, AnalysisError
 from ilforge.analysis.blocks import block_split, blocks_of
 from ilforge.analysis.geometry import centres_of_mass, molecule_table
-from ilforge.analysis.msd import diffusive_window, fit_slope, msd_fft
+from ilforge.analysis.msd import diffusive_window, fit_slope, msd_fft_mean
 from ilforge.units import A2_PS_TO_M2_S, ELEMENTARY_CHARGE_C, KB_EV_K
 
 log = logging.getLogger(__name__)
@@ -109,13 +109,13 @@ class SelfDiffusion(AnalysisBase):
         r.update(msd_A2={}, D_m2_s={}, D_err_m2_s={}, fit_window_ps={}, diffusive={}, n_molecules={})
         blocks = block_split(F, self.n_blocks)
         for s, idx in self.groups.items():
-            msd = msd_fft(self._com[:, idx]).mean(axis=1)
+            msd = msd_fft_mean(self._com[:, idx])
             fit = fit_diffusion(lag, msd, self.fit_window_ps)
             w = (lag[fit["i0"]], lag[fit["i1"] - 1])
             per_block = []
             for b in blocks:
                 lb = lag[: b.stop - b.start]
-                mb = msd_fft(self._com[b, idx]).mean(axis=1)
+                mb = msd_fft_mean(self._com[b, idx])
                 i0 = int(np.searchsorted(lb, w[0]))
                 i1 = min(int(np.searchsorted(lb, w[1], side="right")), len(lb) // 2 + 1)
                 if i1 - i0 >= 2:

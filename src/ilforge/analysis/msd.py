@@ -18,6 +18,26 @@ from ilforge.analysis.base import AnalysisError
 FFT_BATCH = 512
 
 
+def _rows(x: np.ndarray) -> np.ndarray:
+    """(F, P, 3) -> (P*3, F) contiguous time series, each shifted to zero mean.
+
+    The MSD is invariant under a constant shift of each particle's coordinates; removing the mean
+    keeps S1 and S2 of the size of the MSD itself, which avoids cancellation between them.
+    """
+    F, P, D = x.shape
+    y = np.ascontiguousarray(x.transpose(1, 2, 0)).reshape(P * D, F)
+    return y - y.mean(axis=1, keepdims=True)
+
+
+def _s1(d: np.ndarray) -> np.ndarray:
+    """S1(m) = (2 Σ_k D(k) - Σ_{k<m} D(k) - Σ_{k>=F-m} D(k)) / (F-m) for D (..., F)."""
+    F = d.shape[-1]
+    c = np.concatenate([np.zeros(d.shape[:-1] + (1,)), np.cumsum(d, axis=-1)], axis=-1)
+    m = np.arange(F)
+    total = c[..., F:F + 1]
+    return (2.0 * total - c[..., m] - (total - c[..., F - m])) / (F - m)
+
+
 def msd_fft(positions) -> np.ndarray:
     """Per-particle MSD for all lags.
 
@@ -31,22 +51,40 @@ def msd_fft(positions) -> np.ndarray:
     F, P, D = x.shape
     if F < 2:
         raise AnalysisError("an MSD needs at least 2 frames")
-    out = np.empty((F, P))
     n_fft = sfft.next_fast_len(2 * F, real=True)
-    norm = (F - np.arange(F)).astype(float)
+    out = np.empty((P, F))
     for p0 in range(0, P, FFT_BATCH):
-        xb = x[:, p0:p0 + FFT_BATCH]
-        # S2: autocorrelation Σ_k r(k)·r(k+m) / (F-m), summed over dimensions
-        X = sfft.rfft(xb, n=n_fft, axis=0)
-        ac = sfft.irfft((X * X.conj()).real, n=n_fft, axis=0)[:F].sum(axis=2)
-        s2 = ac / norm[:, None]
-        # S1: (2 Σ_k D(k) - Σ_{k<m} D(k) - Σ_{k>=F-m} D(k)) / (F-m),  D(k) = |r(k)|²
-        d = (xb * xb).sum(axis=2)
-        c = np.vstack([np.zeros((1, d.shape[1])), np.cumsum(d, axis=0)])
-        m = np.arange(F)
-        q = 2.0 * c[F] - c[m] - (c[F] - c[F - m])
-        s1 = q / norm[:, None]
-        out[:, p0:p0 + FFT_BATCH] = s1 - 2.0 * s2
+        y = _rows(x[:, p0:p0 + FFT_BATCH])  # (p*D, F)
+        X = sfft.rfft(y, n=n_fft, axis=-1)
+        power = (X.real**2 + X.imag**2).reshape(-1, D, X.shape[-1]).sum(axis=1)  # Σ over dimensions
+        s2 = sfft.irfft(power, n=n_fft, axis=-1)[:, :F] / (F - np.arange(F))
+        s1 = _s1((y * y).reshape(-1, D, F).sum(axis=1))
+        out[p0:p0 + FFT_BATCH] = s1 - 2.0 * s2
+    out[:, 0] = 0.0
+    return out.T
+
+
+def msd_fft_mean(positions) -> np.ndarray:
+    """MSD averaged over particles, (F,) in Å² — one FFT per coordinate series, and the power
+    spectra summed over particles and dimensions before a single inverse FFT (linearity)."""
+    from scipy import fft as sfft
+
+    x = np.asarray(positions, dtype=float)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    F, P, D = x.shape
+    if F < 2:
+        raise AnalysisError("an MSD needs at least 2 frames")
+    n_fft = sfft.next_fast_len(2 * F, real=True)
+    power = np.zeros(n_fft // 2 + 1)
+    d = np.zeros(F)
+    for p0 in range(0, P, FFT_BATCH):
+        y = _rows(x[:, p0:p0 + FFT_BATCH])
+        X = sfft.rfft(y, n=n_fft, axis=-1)
+        power += (X.real**2 + X.imag**2).sum(axis=0)
+        d += (y * y).sum(axis=0)
+    s2 = sfft.irfft(power, n=n_fft)[:F] / (F - np.arange(F))
+    out = (_s1(d) - 2.0 * s2) / P
     out[0] = 0.0
     return out
 
