@@ -129,3 +129,22 @@ def test_bad_forces_stop_the_run_with_a_message(tmp_path):
     res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0))
     assert res.status == "stopped" and res.steps_done < 500
     assert "broke" in res.problem or "runaway" in res.problem
+
+
+def test_labeler_runs_as_a_calculator(tmp_path):
+    from ilforge.md.calculators import LabelerCalculator
+    from ilforge.reference.base import Labeler, Labels
+
+    atoms, toy = li_bf4_box(2)
+
+    class ToyLabeler(Labeler):
+        level_of_theory = "toy"
+
+        def label(self, a):
+            a = a.copy()
+            a.calc = toy
+            return Labels(a.get_potential_energy(), a.get_forces(), a.get_stress())
+
+    s = MDSettings(ensemble="npt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.01, save_every_steps=5)
+    res = run_md(atoms, LabelerCalculator(ToyLabeler()), s, tmp_path, StatePoint(300.0, 1.0))
+    assert res.status == "completed" and res.steps_done == 10

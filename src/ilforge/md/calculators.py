@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ase.calculators.calculator import Calculator, all_changes
+
 from ilforge.errors import IlforgeError, require
 
 
@@ -59,3 +61,24 @@ class CalculatorSpec:
 
             return LennardJones(sigma=2.5, epsilon=0.01, rc=7.0, smooth=True)
         return mace_calculator([p for p in self.model.split(",") if p], self.device, self.default_dtype)
+
+
+class LabelerCalculator(Calculator):
+    """An ASE calculator that runs a :class:`~ilforge.reference.base.Labeler` (reference MD with xTB, the
+    classical force field...). Energy, forces and, when the labeler gives it, stress (needed for NPT)."""
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress"]
+
+    def __init__(self, labeler):
+        super().__init__()
+        self.labeler = labeler
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        lab = self.labeler.label(self.atoms)
+        self.results = {"energy": lab.energy, "free_energy": lab.energy, "forces": lab.forces}
+        if lab.stress is not None:
+            self.results["stress"] = lab.stress
+        elif "stress" in properties:
+            name = self.labeler.level_of_theory or type(self.labeler).__name__
+            raise IlforgeError(f"{name} gives no stress; run NVT instead of NPT")
