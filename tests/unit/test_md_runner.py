@@ -148,3 +148,23 @@ def test_labeler_runs_as_a_calculator(tmp_path):
     s = MDSettings(ensemble="npt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.01, save_every_steps=5)
     res = run_md(atoms, LabelerCalculator(ToyLabeler()), s, tmp_path, StatePoint(300.0, 1.0))
     assert res.status == "completed" and res.steps_done == 10
+
+
+@pytest.mark.parametrize("cell", [np.diag([9.0, 10.0, 11.0]), np.array([[10.0, 0, 0], [2.0, 10.0, 0], [1.0, 1.5, 10.0]])])
+def test_monitor_neighbour_pairs_match_ase(cell):
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    from ilforge.md import monitors
+
+    rng = np.random.default_rng(3)
+    atoms = Atoms("C60", positions=rng.random((60, 3)) @ cell + rng.normal(0, 15, (60, 3)), cell=cell, pbc=True)
+    monitors._PAIR_CACHE.clear()
+    i, j, d = monitors._neighbor_pairs(atoms, 3.0)
+    i2, j2, d2 = neighbor_list("ijd", atoms, 3.0)
+    keep = i2 < j2
+    got = sorted(zip(i.tolist(), j.tolist(), np.round(d, 9).tolist()))
+    want = sorted(zip(i2[keep].tolist(), j2[keep].tolist(), np.round(d2[keep], 9).tolist()))
+    assert got == want
+    i3, j3, d3 = monitors._neighbor_pairs(atoms, 2.0)  # served from the cache, filtered
+    assert np.all(d3 < 2.0) and len(d3) == int(np.sum(d2[keep] < 2.0))

@@ -104,13 +104,46 @@ class TemperatureMonitor(Monitor):
         return {"max_temperature_K": self.max_seen_K}
 
 
-def _neighbor_pairs(atoms, cutoff: float):
-    """i, j (i < j), d for all pairs closer than cutoff (minimum image, ASE's neighbour list)."""
-    from ase.neighborlist import neighbor_list
+_PAIR_CACHE: dict = {}
 
-    i, j, d = neighbor_list("ijd", atoms, cutoff, self_interaction=False)
-    keep = i < j
-    return i[keep], j[keep], d[keep]
+
+def _neighbor_pairs(atoms, cutoff: float):
+    """i, j (i < j), d for all pairs closer than ``cutoff`` (minimum image).
+
+    Orthorhombic periodic cells use scipy's periodic k-d tree; other cells ASE's neighbour list.
+    The last result is cached (keyed on positions, cell and cutoff), so monitors checking the same
+    frame share one neighbour search.
+    """
+    pos = atoms.positions
+    cell = atoms.cell.array
+    key = (hash(pos.tobytes()), hash(cell.tobytes()), len(pos))
+    hit = _PAIR_CACHE.get("last")
+    if hit is not None and hit[0] == key and hit[1] >= cutoff:
+        i, j, d = hit[2]
+        m = d < cutoff
+        return i[m], j[m], d[m]
+    ortho = np.allclose(cell, np.diag(np.diag(cell))) and all(atoms.pbc)
+    L = np.diag(cell)
+    if ortho and cutoff < 0.5 * L.min():
+        from scipy.spatial import cKDTree
+
+        x = pos - L * np.floor(pos / L)
+        x[x >= L] -= L[np.nonzero(x >= L)[1]]  # guard against rounding to exactly L
+        pairs = cKDTree(x, boxsize=L).query_pairs(cutoff, output_type="ndarray")
+        i, j = pairs[:, 0], pairs[:, 1]
+        dv = x[j] - x[i]
+        dv -= L * np.rint(dv / L)
+        d = np.sqrt((dv * dv).sum(axis=1))
+        swap = i > j
+        i, j = np.where(swap, j, i), np.where(swap, i, j)
+    else:
+        from ase.neighborlist import neighbor_list
+
+        i, j, d = neighbor_list("ijd", atoms, cutoff, self_interaction=False)
+        keep = i < j
+        i, j, d = i[keep], j[keep], d[keep]
+    _PAIR_CACHE["last"] = (key, cutoff, (i, j, d))
+    return i, j, d
 
 
 class MinDistanceMonitor(Monitor):
@@ -186,7 +219,6 @@ class BondGraphMonitor(Monitor):
     def _reference_bonds(self, atoms, species, library):
         self._from_species = False
         bonds = []
-        geo = self._geometry_bonds(atoms, 1.2)
         if species is not None:
             try:
                 if library is None:
@@ -207,7 +239,7 @@ class BondGraphMonitor(Monitor):
                     return np.array(sorted(bonds), dtype=int).reshape(-1, 2)
             except Exception as exc:  # noqa: BLE001 - unknown species: fall back to the geometry
                 log.info("bond monitor: species topology unavailable (%s); using the starting geometry", exc)
-        return geo
+        return self._geometry_bonds(atoms, 1.2)
 
     def _geometry_bonds(self, atoms, factor):
         cut = factor * 2 * self.radii.max()
@@ -229,7 +261,9 @@ class BondGraphMonitor(Monitor):
                 sym = atoms.get_chemical_symbols()
                 return Problem(self.name, step, f"bond {sym[i]}{i}-{sym[j]}{j} of molecule {self.mol_id[i]} broke ({d[k]:.2f} Å, "
                                f"reference: {self.source}); the molecule decomposed")
-        cut = self.form_factor * 2 * self.radii.max()
+        cut = self.form_factor * 2 * (self.radii[self.active].max() if self.active.any() else 0.0)
+        if cut <= 0:
+            return None
         i, j, d = _neighbor_pairs(atoms, cut)
         m = (self.mol_id[i] != self.mol_id[j]) & self.active[i] & self.active[j] & (d < self.form_factor * (self.radii[i] + self.radii[j]))
         if m.any():
