@@ -63,3 +63,10 @@ def test_compare_cli(tmp_path, capsys):
     assert "density_g_cm3" in out and "-2.4%" in out
     rows = json.loads((tmp_path / "cmp.json").read_text())["rows"]
     assert rows[0]["citation"]
+
+
+def test_experimental_viscosity_for_yeh_hummer():
+    from ilforge.analysis.driver import experimental_viscosity_Pa_s
+
+    assert experimental_viscosity_Pa_s("EMIM_BF4", 298.15) == pytest.approx(0.03617)
+    assert experimental_viscosity_Pa_s("EMIM_BF4", 400.0) is None

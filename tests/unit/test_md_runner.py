@@ -168,3 +168,23 @@ def test_monitor_neighbour_pairs_match_ase(cell):
     assert got == want
     i3, j3, d3 = monitors._neighbor_pairs(atoms, 2.0)  # served from the cache, filtered
     assert np.all(d3 < 2.0) and len(d3) == int(np.sum(d2[keep] < 2.0))
+
+
+def test_state_points_in_a_process_pool(tmp_path):
+    from ase import Atoms
+    from ase.io import write
+
+    from ilforge.md.calculators import CalculatorSpec
+    from ilforge.md.runner import run_state_points, state_points
+
+    rng = np.random.default_rng(0)
+    grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) * 3.6
+    atoms = Atoms("Ar27", positions=grid + rng.normal(0, 0.05, grid.shape), cell=np.eye(3) * 10.8, pbc=True)
+    write(tmp_path / "ar.extxyz", atoms)
+    s = MDSettings(ensemble="nvt", timestep_fs=2.0, equilibration_ps=0.0, production_ps=0.02, save_every_steps=5,
+                   monitors={"bonds": False})
+    points = state_points(s, [80.0, 120.0])
+    res = run_state_points(tmp_path / "ar.extxyz", CalculatorSpec("lj"), s, tmp_path / "md", points, workers=2)
+    assert [r["status"] for r in res] == ["completed", "completed"]
+    assert [r["state"]["temperature_K"] for r in res] == [80.0, 120.0]
+    assert (tmp_path / "md" / "T120K" / "production.h5").is_file()

@@ -108,14 +108,31 @@ def analyze_trajectory(traj, settings: AnalysisSettings, viscosity_Pa_s: float |
     return out
 
 
-def analyze_runs(paths, settings: AnalysisSettings, viscosity_Pa_s: float | None = None) -> dict:
-    """Analyse each run and fit ρ(T) (at the lowest pressure) and the Tait equation (per temperature)."""
+def experimental_viscosity_Pa_s(system: str, temperature_K: float, tol_K: float = 5.0) -> float | None:
+    """Mean experimental viscosity of ``system`` within ``tol_K`` of T (shipped reference data), or None."""
+    from ilforge.experiment.reference import lookup
+
+    recs = lookup(system, "viscosity_Pa_s", temperature_K, None, tol_K)
+    return float(np.mean([r.value for r in recs])) if recs else None
+
+
+def analyze_runs(paths, settings: AnalysisSettings, viscosity_Pa_s: float | None = None, system: str | None = None) -> dict:
+    """Analyse each run and fit ρ(T) (at the lowest pressure) and the Tait equation (per temperature).
+
+    The Yeh–Hummer correction uses ``viscosity_Pa_s``, else ``settings.viscosity_Pa_s``, else the
+    experimental viscosity of ``system`` at the run's temperature when the shipped data have one.
+    """
     from ilforge.analysis.eos import linear_density_fit, tait_fit
 
     runs = []
     for p in paths:
         traj, info = load_run(p)
-        res = analyze_trajectory(traj, settings, viscosity_Pa_s)
+        eta = viscosity_Pa_s or settings.viscosity_Pa_s
+        if eta is None and system and traj.metadata.get("temperature_K") is not None:
+            eta = experimental_viscosity_Pa_s(system, float(traj.metadata["temperature_K"]))
+            if eta is None:
+                log.warning("no experimental viscosity of %s near %s K: no Yeh-Hummer correction", system, traj.metadata["temperature_K"])
+        res = analyze_trajectory(traj, settings, eta)
         meta = traj.metadata
         res.update(path=str(p), temperature_K=meta.get("temperature_K"), pressure_bar=meta.get("pressure_bar"),
                    ensemble=meta.get("ensemble"), status=info.get("status"))

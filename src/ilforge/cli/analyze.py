@@ -18,6 +18,7 @@ def register(p):
     p.add_argument("--com-rdf", action="append", default=[], metavar="A-B", help="centre-of-mass RDF of two species, e.g. EMIM-BF4")
     p.add_argument("--rdf-rmax-A", type=float, dest="rdf_rmax_A")
     p.add_argument("--viscosity-Pa-s", type=float, dest="viscosity_Pa_s", help="for the Yeh-Hummer correction")
+    p.add_argument("--system", help="experimental system (see `ilforge compare --list`): its viscosity is used for Yeh-Hummer")
     p.add_argument("--sq-experiment", help="experimental S(q) file for the R-factor (adds 'sq' to the properties)")
     p.add_argument("--n-blocks", type=int, dest="n_blocks")
     p.add_argument("--skip-ps", type=float, dest="skip_ps")
@@ -57,7 +58,7 @@ def run(args) -> int:
     if args.com_rdf:
         data["com_rdf_pairs"] = [_pair(s) for s in args.com_rdf]
     settings = AnalysisSettings.model_validate(data)
-    doc = analyze_runs(args.runs, settings)
+    doc = analyze_runs(args.runs, settings, system=args.system)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1))
     for r in doc["runs"]:
@@ -72,6 +73,9 @@ def run(args) -> int:
             err = r["diffusion"]["D_err_m2_s"][s]
             flag = "" if r["diffusion"]["diffusive"][s] else "  (not diffusive yet: run longer)"
             print(f"  D({s}) {D:.3e} ± {err if err is not None else float('nan'):.1e} m2/s{flag}")
+            yh = (r["diffusion"].get("D_yeh_hummer_m2_s") or {}).get(s)
+            if yh is not None:
+                print(f"  D({s}) Yeh-Hummer corrected (eta {r['diffusion']['viscosity_Pa_s']:.3g} Pa s): {yh:.3e} m2/s")
         if "conductivity" in r:
             c = r["conductivity"]
             print(f"  sigma_NE {c['sigma_NE_S_m']:.3g} S/m, sigma_EH {c['sigma_EH_S_m']:.3g} S/m, ratio {c['ratio_EH_NE']:.2f}")
