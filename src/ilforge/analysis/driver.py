@@ -109,11 +109,15 @@ def analyze_trajectory(traj, settings: AnalysisSettings, viscosity_Pa_s: float |
 
 
 def experimental_viscosity_Pa_s(system: str, temperature_K: float, tol_K: float = 5.0) -> float | None:
-    """Mean experimental viscosity of ``system`` within ``tol_K`` of T (shipped reference data), or None."""
+    """Experimental viscosity of ``system`` at the temperature closest to T within ``tol_K`` (mean of the
+    records there; shipped reference data), or None."""
     from ilforge.experiment.reference import lookup
 
     recs = lookup(system, "viscosity_Pa_s", temperature_K, None, tol_K)
-    return float(np.mean([r.value for r in recs])) if recs else None
+    if not recs:
+        return None
+    dT = min(abs(r.T_K - temperature_K) for r in recs)
+    return float(np.mean([r.value for r in recs if abs(r.T_K - temperature_K) == dT]))
 
 
 def analyze_runs(paths, settings: AnalysisSettings, viscosity_Pa_s: float | None = None, system: str | None = None) -> dict:
