@@ -266,7 +266,11 @@ def _save(writer: H5MDWriter, atoms, step: int, settings: MDSettings, energies: 
     epot = float(res["energy"]) if "energy" in res else float(atoms.get_potential_energy())
     ekin = float(atoms.get_kinetic_energy())
     t_ps = step * settings.timestep_fs / 1000.0
-    writer.append(step, t_ps, atoms.positions, atoms.cell.array, epot, ekin, atoms.get_temperature())
+    pressure = np.nan
+    if "stress" in res and atoms.cell.rank == 3:
+        # P = -tr(σ)/3 + 2 E_kin / (3 V): virial part from the calculator, kinetic part from the momenta
+        pressure = (-np.asarray(res["stress"])[:3].sum() / 3.0 + 2.0 * ekin / (3.0 * atoms.get_volume())) / BAR
+    writer.append(step, t_ps, atoms.positions, atoms.cell.array, epot, ekin, atoms.get_temperature(), pressure)
     if phase == "production":
         energies.append((t_ps, epot + ekin))
 

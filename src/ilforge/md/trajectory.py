@@ -12,7 +12,8 @@ written here, readable by MDAnalysis' ``H5MDReader``::
     /particles/all/mol_id      (N,) molecule index (0-based)
     /particles/all/mol_species (N,) species name of that molecule (UTF-8)
     /observables/<name>        step, time [ps], value (F,): potential_energy [eV],
-                               kinetic_energy [eV], temperature [K], volume [Angstrom^3]
+                               kinetic_energy [eV], temperature [K], volume [Angstrom^3],
+                               pressure [bar] (virial + kinetic; NaN when the calculator gave no stress)
 
 Positions are *unwrapped*: ASE integrators never wrap atoms, so a molecule stays whole and a
 diffusing atom's coordinate grows without bound (what MSDs need). Writes are buffered and flushed
@@ -31,8 +32,8 @@ from ilforge.errors import IlforgeError
 from ilforge.units import density_g_cm3
 
 H5MD_VERSION = (1, 1)
-OBSERVABLES = ("potential_energy", "kinetic_energy", "temperature", "volume")
-_OBS_UNITS = {"potential_energy": "eV", "kinetic_energy": "eV", "temperature": "K", "volume": "Angstrom^3"}
+OBSERVABLES = ("potential_energy", "kinetic_energy", "temperature", "volume", "pressure")
+_OBS_UNITS = {"potential_energy": "eV", "kinetic_energy": "eV", "temperature": "K", "volume": "Angstrom^3", "pressure": "bar"}
 
 
 class TrajectoryError(IlforgeError):
@@ -236,11 +237,12 @@ class H5MDWriter:
         v.attrs["unit"] = unit
 
     def append(self, step: int, time_ps: float, positions, cell, potential_energy=np.nan, kinetic_energy=np.nan,
-               temperature=np.nan) -> None:
+               temperature=np.nan, pressure_bar=np.nan) -> None:
         """Buffer one frame (copies the arrays); flushes when the buffer is full."""
         cell = np.array(cell, dtype=float)
         self._buf.append((int(step), float(time_ps), np.array(positions, dtype=float), cell,
-                          (float(potential_energy), float(kinetic_energy), float(temperature), abs(float(np.linalg.det(cell))))))
+                          (float(potential_energy), float(kinetic_energy), float(temperature), abs(float(np.linalg.det(cell))),
+                           float(pressure_bar))))
         if len(self._buf) >= self.flush_every:
             self.flush()
 
