@@ -67,3 +67,21 @@ def test_bad_model_is_stopped_by_a_monitor(box, tmp_path, capsys):
     assert "temperature runaway" in text or "broke" in text or "distance" in text
     doc = json.loads((tmp_path / "md" / "T300K" / "run.json").read_text())
     assert doc["status"] == "stopped" and doc["steps_done"] < 1000
+
+
+def test_committee_of_mace_models_saves_high_spread_frames(box, tmp_path, capsys):
+    from ase.io import read
+
+    models = ",".join(str(tiny_mace(tmp_path / f"m{k}.model", scale=1.0, seed=k)) for k in range(2))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        "name: t\ncomponents:\n  LiBF4: {Li: 1, BF4: 1}\nbox:\n  ion_pairs: 8\ntemperatures_K: [300]\ncompositions:\n  - {id: neat, fractions: {LiBF4: 1.0}}\n"
+        "md:\n  ensemble: nvt\n  equilibration_ps: 0\n  production_ps: 0.01\n  monitors:\n    force_spread_eV_A: 0.001\n"
+    )
+    rc = main(["md", str(box), "--model", models, "--recipe", str(recipe), "--out", str(tmp_path / "md")])
+    assert rc == 0, capsys.readouterr().out
+    doc = json.loads((tmp_path / "md" / "T300K" / "run.json").read_text())
+    spread = doc["monitors"]["committee_spread"]
+    assert spread["committee"] and spread["frames_saved"] == 2 and spread["max_force_spread_eV_A"] > 0.001
+    frames = read(spread["saved_to"], index=":")
+    assert len(frames) == 2 and frames[0].info["committee_force_spread_eV_A"] > 0.001
