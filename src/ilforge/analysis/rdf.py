@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ilforge.analysis.base import AnalysisBase, AnalysisError
-from ilforge.analysis.blocks import block_split, blocks_of
+from ilforge.analysis.blocks import block_split
 from ilforge.analysis.geometry import centres_of_mass, max_cutoff, molecule_table, pair_histogram
 
 
