@@ -100,3 +100,18 @@ def test_driver_fits_density_vs_temperature_and_tait(tmp_path):
     tait = doc["eos"]["tait"]["300"]
     assert tait["B_MPa"] == pytest.approx(200.0, rel=1e-3) and tait["C"] == pytest.approx(0.0894, rel=1e-3)  # 4 pressures: C fitted
     assert tait["kappa_T_GPa-1"] == pytest.approx(0.0894 / 200.1 * 1e3, rel=1e-3)
+
+
+def test_driver_sq_with_r_factor_against_experiment(shared_data, tmp_path):
+    from ilforge.analysis.driver import analyze_trajectory
+
+    rng = np.random.default_rng(1)
+    F, N, L = 10, 60, 14.0
+    traj = Trajectory(positions=rng.random((F, N, 3)) * L, cells=np.eye(3) * L, time_ps=np.arange(F) * 0.1,
+                      numbers=[3] * 20 + [8] * 20 + [1] * 20, masses=np.ones(N))
+    st = AnalysisSettings(properties=["sq"], n_blocks=2, sq_experiment=str(shared_data / "experiment" / "xray_sq_litfsi_21m.txt"))
+    out = analyze_trajectory(traj, st)["sq"]
+    assert len(out["S_on_exp_grid"]) == len(out["q_exp_A"]) > 250
+    # a random (ideal-gas) configuration has S(q) ~ 1; the measured liquid oscillates around 1 with a strong peak
+    assert np.all(np.abs(np.asarray(out["S"])[np.asarray(out["q_A"]) > 2] - 1) < 0.3)
+    assert 0.05 < out["R_factor"] < 1.0
