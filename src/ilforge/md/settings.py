@@ -4,11 +4,53 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ScheduleStage(BaseModel):
+    """One segment of a temperature/pressure schedule, run before the equilibration at the state point.
+
+    ``temperature_K`` / ``pressure_bar`` left out mean the state point's value; with
+    ``temperature_end_K`` the temperature ramps linearly over the stage (in ``ramp_pieces`` steps).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    duration_ps: float = Field(gt=0)
+    temperature_K: float | None = Field(None, gt=0)
+    temperature_end_K: float | None = Field(None, gt=0)
+    pressure_bar: float | None = None
+    ramp_pieces: int = Field(10, ge=1)
+
+
+class MonitorSettings(BaseModel):
+    """Thresholds of the stability monitors (checked every ``check_every_steps``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_every_steps: int = Field(10, ge=1)
+    min_distances_A: dict[str, float] = Field(
+        default_factory=lambda: {"Li-Li": 2.0},
+        description="per element pair 'A-B' (order free); closer pairs stop the run",
+    )
+    min_distance_any_A: float = Field(0.5, ge=0, description="any pair of atoms closer than this stops the run")
+    count_contacts_A: dict[str, float] = Field(
+        default_factory=lambda: {"Li-Li": 2.6}, description="pairs closer than this are counted over time (not stopped)"
+    )
+    bonds: bool = Field(True, description="stop when a molecule's bond graph changes")
+    bond_break_factor: float = Field(1.5, gt=1, description="a bond is broken beyond this x the covalent-radius sum")
+    bond_form_factor: float = Field(1.1, gt=0, description="atoms of different molecules bond within this x the covalent-radius sum")
+    temperature_factor: float = Field(2.0, gt=1, description="stop when T > factor x the target temperature")
+    force_spread_eV_A: float | None = Field(0.3, gt=0, description="committee force spread above which frames are saved")
+    force_spread_stop_eV_A: float | None = Field(None, gt=0, description="committee force spread that stops the run")
 
 
 class MDSettings(BaseModel):
-    """MD with a trained MLIP (or any labeler) on the built boxes."""
+    """MD with a trained MLIP (or any ASE calculator) on the built boxes.
+
+    ``nvt`` uses ``thermostat`` (Langevin or Nose-Hoover chain); ``npt`` uses ASE's isotropic
+    MTK barostat with a Nose-Hoover chain thermostat (``IsotropicMTKNPT``); ``nve`` velocity Verlet.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -20,3 +62,24 @@ class MDSettings(BaseModel):
     temperatures_K: list[float] | None = Field(None, description="default: the recipe's temperatures")
     pressures_bar: list[float] = Field(default_factory=lambda: [1.0])
     save_every_steps: int = Field(10, ge=1)
+    friction_per_ps: float = Field(1.0, gt=0, description="Langevin friction")
+    tdamp_fs: float = Field(50.0, gt=0, description="Nose-Hoover chain time constant (~100 steps)")
+    pdamp_fs: float = Field(500.0, gt=0, description="MTK barostat time constant (~1000 steps)")
+    tchain: int = Field(3, ge=1)
+    checkpoint_every_steps: int = Field(1000, ge=1)
+    flush_every_frames: int = Field(100, ge=1, description="H5MD frames buffered in memory between writes")
+    schedule: list[ScheduleStage] = Field(default_factory=list)
+    monitors: MonitorSettings = Field(default_factory=MonitorSettings)
+    seed: int = 0
+    device: str = "cpu"
+    default_dtype: Literal["float32", "float64"] = "float64"
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.ensemble == "nve" and self.schedule:
+            raise ValueError("md.schedule changes temperature/pressure; it needs ensemble nvt or npt, not nve")
+        return self
+
+    def n_steps(self, duration_ps: float) -> int:
+        """Number of MD steps in ``duration_ps``."""
+        return int(round(duration_ps * 1000.0 / self.timestep_fs))

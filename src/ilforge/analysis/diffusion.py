@@ -1,0 +1,139 @@
+"""Self-diffusion coefficients of each species from the MSD of molecular centres of mass.
+
+D = lim MSD(t) / (6 t) for 3D, fitted by least squares where the MSD is diffusive (log-log slope
+near 1, see :func:`ilforge.analysis.msd.diffusive_window`) or in a user-given window. The
+uncertainty is the standard error over ``n_blocks`` trajectory blocks, each fitted alone.
+
+Finite-size (Yeh & Hummer, J. Phys. Chem. B 108, 15873 (2004)) correction for a cubic box of
+edge L with viscosity η:  D_∞ = D_PBC + ξ k_B T / (6 π η L),  ξ = 2.837297.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ilforge.analysis.base import AnalysisBase, AnalysisError
+from ilforge.analysis.blocks import block_split, blocks_of
+from ilforge.analysis.geometry import centres_of_mass, molecule_table
+from ilforge.analysis.msd import diffusive_window, fit_slope, msd_fft_mean
+from ilforge.units import A2_PS_TO_M2_S, ELEMENTARY_CHARGE_C, KB_EV_K
+
+log = logging.getLogger(__name__)
+
+#: ξ of the Yeh–Hummer correction for a cubic box (Ewald sum of the Oseen tensor)
+YEH_HUMMER_XI = 2.837297
+#: Boltzmann constant in J/K
+KB_J_K = KB_EV_K * ELEMENTARY_CHARGE_C
+
+
+def yeh_hummer_correction_m2_s(temperature_K: float, viscosity_Pa_s: float, box_length_A: float) -> float:
+    """ξ k_B T / (6 π η L) in m²/s (T in K, η in Pa s, L in Å)."""
+    if viscosity_Pa_s <= 0:
+        raise AnalysisError(f"viscosity must be positive (Pa s), got {viscosity_Pa_s}")
+    return YEH_HUMMER_XI * KB_J_K * temperature_K / (6.0 * np.pi * viscosity_Pa_s * box_length_A * 1e-10)
+
+
+def trajectory_temperature_K(trajectory, temperature_K: float | None = None) -> float:
+    """The temperature of a run: given, else the thermostat target in its metadata, else the mean kinetic temperature."""
+    if temperature_K is not None:
+        return float(temperature_K)
+    meta_T = trajectory.metadata.get("temperature_K")
+    if meta_T is not None:
+        return float(meta_T)
+    T = trajectory.observables.get("temperature")
+    if T is not None and np.all(np.isfinite(T)):
+        return float(np.mean(T))
+    raise AnalysisError("the temperature of this trajectory is unknown; pass temperature_K")
+
+
+def species_com_groups(trajectory, species=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Centres of mass (F, M, 3) and, per species, the molecule indices into M."""
+    mol_species, _ = molecule_table(trajectory.mol_id, trajectory.mol_species)
+    com = centres_of_mass(trajectory.positions, trajectory.masses, trajectory.mol_id)
+    names = list(dict.fromkeys(mol_species)) if species is None else list(species)
+    groups = {}
+    for s in names:
+        idx = np.flatnonzero(mol_species == s)
+        if len(idx) == 0:
+            raise AnalysisError(f"species {s!r} is not in this trajectory (it holds {sorted(set(mol_species))})")
+        groups[s] = idx
+    return com, groups
+
+
+def fit_diffusion(lag_ps, msd_A2, window_ps=None, dims: int = 3) -> dict:
+    """Fit D from one MSD curve. Returns D_A2_ps, window indices and whether the MSD looked diffusive."""
+    lag_ps = np.asarray(lag_ps)
+    if window_ps is None:
+        i0, i1, diffusive = diffusive_window(lag_ps, msd_A2)
+    else:
+        i0 = int(np.searchsorted(lag_ps, window_ps[0]))
+        i1 = int(np.searchsorted(lag_ps, window_ps[1], side="right"))
+        diffusive = True
+    slope, _ = fit_slope(lag_ps, msd_A2, i0, i1)
+    return {"D_A2_ps": slope / (2 * dims), "i0": i0, "i1": i1, "diffusive": diffusive}
+
+
+class SelfDiffusion(AnalysisBase):
+    """Self-diffusion of each species from centre-of-mass MSDs (FFT), with block errors.
+
+    results: ``lag_ps`` (F,), ``msd_A2`` {species: (F,)}, ``D_m2_s``, ``D_err_m2_s``,
+    ``fit_window_ps`` {species: (t0, t1)}, ``diffusive`` {species: bool}, ``box_length_A``,
+    ``temperature_K`` and, with a viscosity, ``D_yeh_hummer_m2_s`` and ``yeh_hummer_correction_m2_s``.
+    """
+
+    def __init__(self, trajectory, species=None, fit_window_ps=None, n_blocks: int = 5,
+                 viscosity_Pa_s: float | None = None, temperature_K: float | None = None):
+        super().__init__(trajectory)
+        self.species = species
+        self.fit_window_ps = fit_window_ps
+        self.n_blocks = n_blocks
+        self.viscosity_Pa_s = viscosity_Pa_s
+        self.temperature_K = temperature_K
+
+    def _prepare(self):
+        self._dt = self.trajectory.timestep_ps * (self.frames[1] - self.frames[0] if self.n_frames > 1 else 1)
+
+    def _run_frames(self, frames):
+        sub = self.trajectory.slice()
+        sub.positions = self.trajectory.positions[frames]
+        com, self.groups = species_com_groups(sub, self.species)
+        self._com = com
+
+    def _conclude(self):
+        F = self.n_frames
+        lag = np.arange(F) * self._dt
+        r = self.results
+        r["lag_ps"] = lag
+        r.update(msd_A2={}, D_m2_s={}, D_err_m2_s={}, fit_window_ps={}, diffusive={}, n_molecules={})
+        blocks = block_split(F, self.n_blocks)
+        for s, idx in self.groups.items():
+            msd = msd_fft_mean(self._com[:, idx])
+            fit = fit_diffusion(lag, msd, self.fit_window_ps)
+            w = (lag[fit["i0"]], lag[fit["i1"] - 1])
+            per_block = []
+            for b in blocks:
+                lb = lag[: b.stop - b.start]
+                mb = msd_fft_mean(self._com[b, idx])
+                i0 = int(np.searchsorted(lb, w[0]))
+                i1 = min(int(np.searchsorted(lb, w[1], side="right")), len(lb) // 2 + 1)
+                if i1 - i0 >= 2:
+                    per_block.append(fit_slope(lb, mb, i0, i1)[0] / 6.0)
+            if not fit["diffusive"]:
+                log.warning("MSD of %s is not diffusive (log-log slope never near 1) within half the run; D is a rough estimate. Run longer.", s)
+            r["msd_A2"][s] = msd
+            r["D_m2_s"][s] = fit["D_A2_ps"] * A2_PS_TO_M2_S
+            r["D_err_m2_s"][s] = blocks_of(per_block)[1] * A2_PS_TO_M2_S if len(per_block) >= 2 else float("nan")
+            r["fit_window_ps"][s] = (float(w[0]), float(w[1]))
+            r["diffusive"][s] = bool(fit["diffusive"])
+            r["n_molecules"][s] = int(len(idx))
+        L = float(np.mean(self.trajectory.volumes_A3[self.frames]) ** (1 / 3))
+        r["box_length_A"] = L
+        if self.viscosity_Pa_s is not None:
+            T = trajectory_temperature_K(self.trajectory, self.temperature_K)
+            corr = yeh_hummer_correction_m2_s(T, self.viscosity_Pa_s, L)
+            r["temperature_K"] = T
+            r["viscosity_Pa_s"] = float(self.viscosity_Pa_s)
+            r["yeh_hummer_correction_m2_s"] = corr
+            r["D_yeh_hummer_m2_s"] = {s: d + corr for s, d in r["D_m2_s"].items()}

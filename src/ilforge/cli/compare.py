@@ -1,0 +1,52 @@
+"""``ilforge compare``: predicted properties next to experiment, with relative errors and citations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+VERB = "compare"
+HELP = "put predicted properties (from `ilforge analyze`) next to experimental data with relative errors"
+ORDER = 85
+
+
+def register(p):
+    p.add_argument("results", type=Path, nargs="*", default=[Path("results") / "analysis.json"], help="analysis JSON files")
+    p.add_argument("--system", help="experimental system, e.g. EMIM_BF4 (see --list)")
+    p.add_argument("--list", action="store_true", help="list the systems with experimental data")
+    p.add_argument("--out", type=Path, help="write the comparison as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ilforge.errors import IlforgeError
+    from ilforge.experiment.compare import compare, predictions_from_analysis
+    from ilforge.experiment.reference import load_reference, systems
+
+    if args.list:
+        recs = load_reference()
+        for s in systems():
+            props = sorted({r.property for r in recs if r.system == s})
+            print(f"{s}: {', '.join(props)}")
+        return 0
+    if not args.system:
+        raise IlforgeError("give --system (one of: " + ", ".join(systems()) + ")")
+    preds = []
+    for f in args.results:
+        if not f.is_file():
+            raise IlforgeError(f"{f} not found; run `ilforge analyze` first")
+        preds += predictions_from_analysis(json.loads(f.read_text()))
+    rows = compare(args.system, preds)
+    print(f"{'property':<22}{'T/K':>8}{'P/bar':>8}{'predicted':>14}{'experiment':>14}{'rel.err':>9}  source")
+    for r in rows:
+        pred = f"{r['predicted']:.4g}" + (f"±{r['predicted_err']:.1g}" if r.get("predicted_err") else "")
+        exp = "-" if r["experiment"] is None else f"{r['experiment']:.4g}"
+        rel = "-" if r["rel_error"] is None else f"{100 * r['rel_error']:+.1f}%"
+        name = r["property"] + (f" ({r['label']})" if r.get("label") else "")
+        T = "-" if r["T_K"] is None else f"{r['T_K']:.1f}"
+        P = "-" if r["P_bar"] is None else f"{r['P_bar']:g}"
+        print(f"{name:<22}{T:>8}{P:>8}{pred:>14}{exp:>14}{rel:>9}  {(r['citation'] or '')[:70]}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"system": args.system, "rows": rows}, indent=1))
+    return 0

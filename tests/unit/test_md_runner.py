@@ -1,0 +1,190 @@
+"""MD runner, monitors and H5MD output on a toy Li⁺/BF4⁻ system (harmonic bonds + LJ)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from md_toy import li_bf4_box
+
+from ilforge.md.monitors import BondGraphMonitor, CommitteeSpreadMonitor, MinDistanceMonitor, energy_drift
+from ilforge.md.runner import StatePoint, plan_segments, run_md
+from ilforge.md.settings import MDSettings
+from ilforge.md.trajectory import read_h5md
+
+
+def test_toy_forces_and_stress_match_finite_differences():
+    atoms, calc = li_bf4_box(4, seed=1)
+    atoms.rattle(0.05, seed=2)
+    atoms.calc = calc
+    from ase.calculators.fd import calculate_numerical_forces
+
+    np.testing.assert_allclose(atoms.get_forces(), calculate_numerical_forces(atoms, 1e-5), atol=1e-6)
+    from ase.calculators.fd import calculate_numerical_stress
+
+    num = calculate_numerical_stress(atoms, 1e-6)
+    np.testing.assert_allclose(atoms.get_stress(), num, atol=1e-7)
+
+
+def test_species_topology_used_by_bond_monitor():
+    atoms, _ = li_bf4_box(4)
+    mon = BondGraphMonitor(atoms)
+    assert mon.source == "species topology" and len(mon.bonds) == 16
+    assert mon.check(0, atoms) is None
+    atoms.positions[2] += [1.5, 0, 0]  # pull an F away from its B
+    p = mon.check(5, atoms)
+    assert p is not None and "broke" in p.message and p.step == 5
+
+
+def test_min_distance_monitor_counts_and_stops():
+    atoms, _ = li_bf4_box(4)
+    mon = MinDistanceMonitor({"Li-Li": 2.0}, 0.5, {"Li-Li": 6.0})
+    assert mon.check(1, atoms) is None
+    li = np.flatnonzero(atoms.numbers == 3)
+    atoms.positions[li[1]] = atoms.positions[li[0]] + [1.5, 0, 0]
+    p = mon.check(2, atoms)
+    assert p is not None and "Li-Li distance 1.50" in p.message
+    assert mon.summary()["close_contacts"]["Li-Li"]["checks"] == 2
+
+
+def test_committee_spread_saves_frames(tmp_path):
+    atoms, calc = li_bf4_box(2)
+    atoms.calc = calc
+    atoms.get_forces()
+    rng = np.random.default_rng(0)
+    calc.results["forces_comm"] = calc.results["forces"][None] + rng.normal(0, 1.0, (3, len(atoms), 3))
+    mon = CommitteeSpreadMonitor(0.3, 5.0, tmp_path / "spread.extxyz")
+    assert mon.check(10, atoms) is None
+    assert mon.saved == 1 and (tmp_path / "spread.extxyz").is_file()
+    p = CommitteeSpreadMonitor(0.3, 0.5, tmp_path / "s2.extxyz").check(11, atoms)
+    assert p is not None and "disagree" in p.message
+
+
+def test_schedule_segments():
+    s = MDSettings(ensemble="npt", equilibration_ps=0.01, production_ps=0.02, timestep_fs=1.0,
+                   schedule=[{"duration_ps": 0.01, "temperature_K": 500, "temperature_end_K": 300, "ramp_pieces": 2}])
+    segs = plan_segments(s, StatePoint(300.0, 1.0))
+    assert [g.phase for g in segs] == ["schedule", "schedule", "equilibration", "production"]
+    assert [g.n_steps for g in segs] == [5, 5, 10, 20]
+    assert segs[0].temperature_K == pytest.approx(450) and segs[1].temperature_K == pytest.approx(350)
+    assert segs[2].start == 10 and segs[3].start == 20
+
+
+@pytest.mark.parametrize("ensemble,thermostat", [("nvt", "langevin"), ("nvt", "nose-hoover"), ("npt", "langevin")])
+def test_run_writes_h5md_and_resumes(tmp_path, ensemble, thermostat):
+    atoms, calc = li_bf4_box(4)
+    s = MDSettings(ensemble=ensemble, thermostat=thermostat, timestep_fs=1.0, equilibration_ps=0.02, production_ps=0.06,
+                   save_every_steps=5, checkpoint_every_steps=20, pdamp_fs=200.0)
+    res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0, 1.0 if ensemble == "npt" else None))
+    assert res.status == "completed", res.problem
+    tr = read_h5md(tmp_path / "production.h5")
+    assert tr.n_frames == 60 // 5 + 1 and tr.step[0] == 20 and tr.step[-1] == 80
+    assert list(tr.mol_species[:2]) == ["Li", "BF4"] and tr.mol_id is not None
+    assert np.all(np.isfinite(tr.observables["potential_energy"]))
+    if ensemble == "npt":
+        assert np.ptp(tr.volumes_A3) > 0
+    doc = json.loads((tmp_path / "run.json").read_text())
+    assert doc["status"] == "completed" and doc["monitors"]["bond_graph"]["reference"] == "species topology"
+    # a finished run is not repeated
+    again = run_md(atoms, calc, s, tmp_path, StatePoint(300.0, 1.0 if ensemble == "npt" else None))
+    assert again.steps_done == res.steps_done and again.wall_s == res.wall_s
+
+
+def test_restart_continues_from_checkpoint(tmp_path):
+    atoms, calc = li_bf4_box(4)
+    s = MDSettings(ensemble="nvt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.04, save_every_steps=5, checkpoint_every_steps=20)
+    run_md(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
+    # simulate a crash after step 20: drop run.json and the checkpoint of step 40, keep the one of step 20
+    from ase.io import read, write
+
+    ck = read(tmp_path / "checkpoint.extxyz")
+    assert ck.info["md_step"] == 40
+    (tmp_path / "run.json").unlink()
+    full = read_h5md(tmp_path / "production.h5")
+    a20 = atoms.copy()
+    a20.positions = full.positions[4]
+    a20.info["md_step"] = 20
+    a20.set_momenta(ck.get_momenta())
+    write(tmp_path / "checkpoint.extxyz", a20, format="extxyz")
+    res = run_md(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
+    tr = read_h5md(tmp_path / "production.h5")
+    assert res.status == "completed" and res.steps_done == 40
+    assert list(tr.step) == list(range(0, 45, 5))  # frames after step 20 were rewritten, none duplicated
+
+
+def test_nve_energy_drift_small(tmp_path):
+    atoms, calc = li_bf4_box(4)
+    s = MDSettings(ensemble="nve", timestep_fs=0.5, equilibration_ps=0.0, production_ps=0.1, save_every_steps=10)
+    res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0))
+    assert res.status == "completed"
+    assert abs(res.nve_drift_eV_ps_atom) < 1e-4  # measured ~5e-6 at 0.5 fs, ~3e-4 at 2 fs
+    assert energy_drift([0, 1, 2], [0.0, 2.0, 4.0], 2) == pytest.approx(1.0)
+
+
+def test_bad_forces_stop_the_run_with_a_message(tmp_path):
+    atoms, calc = li_bf4_box(4)
+    calc.k = -50.0  # bonds now push atoms apart: molecules explode
+    s = MDSettings(ensemble="nvt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.5)
+    res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0))
+    assert res.status == "stopped" and res.steps_done < 500
+    assert "broke" in res.problem or "runaway" in res.problem
+
+
+def test_labeler_runs_as_a_calculator(tmp_path):
+    from ilforge.md.calculators import LabelerCalculator
+    from ilforge.reference.base import Labeler, Labels
+
+    atoms, toy = li_bf4_box(2)
+
+    class ToyLabeler(Labeler):
+        level_of_theory = "toy"
+
+        def label(self, a):
+            a = a.copy()
+            a.calc = toy
+            return Labels(a.get_potential_energy(), a.get_forces(), a.get_stress())
+
+    s = MDSettings(ensemble="npt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.01, save_every_steps=5)
+    res = run_md(atoms, LabelerCalculator(ToyLabeler()), s, tmp_path, StatePoint(300.0, 1.0))
+    assert res.status == "completed" and res.steps_done == 10
+
+
+@pytest.mark.parametrize("cell", [np.diag([9.0, 10.0, 11.0]), np.array([[10.0, 0, 0], [2.0, 10.0, 0], [1.0, 1.5, 10.0]])])
+def test_monitor_neighbour_pairs_match_ase(cell):
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    from ilforge.md import monitors
+
+    rng = np.random.default_rng(3)
+    atoms = Atoms("C60", positions=rng.random((60, 3)) @ cell + rng.normal(0, 15, (60, 3)), cell=cell, pbc=True)
+    monitors._PAIR_CACHE.clear()
+    i, j, d = monitors._neighbor_pairs(atoms, 3.0)
+    i2, j2, d2 = neighbor_list("ijd", atoms, 3.0)
+    keep = i2 < j2
+    got = sorted(zip(i.tolist(), j.tolist(), np.round(d, 9).tolist()))
+    want = sorted(zip(i2[keep].tolist(), j2[keep].tolist(), np.round(d2[keep], 9).tolist()))
+    assert got == want
+    i3, j3, d3 = monitors._neighbor_pairs(atoms, 2.0)  # served from the cache, filtered
+    assert np.all(d3 < 2.0) and len(d3) == int(np.sum(d2[keep] < 2.0))
+
+
+def test_state_points_in_a_process_pool(tmp_path):
+    from ase import Atoms
+    from ase.io import write
+
+    from ilforge.md.calculators import CalculatorSpec
+    from ilforge.md.runner import run_state_points, state_points
+
+    rng = np.random.default_rng(0)
+    grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) * 3.6
+    atoms = Atoms("Ar27", positions=grid + rng.normal(0, 0.05, grid.shape), cell=np.eye(3) * 10.8, pbc=True)
+    write(tmp_path / "ar.extxyz", atoms)
+    s = MDSettings(ensemble="nvt", timestep_fs=2.0, equilibration_ps=0.0, production_ps=0.02, save_every_steps=5,
+                   monitors={"bonds": False})
+    points = state_points(s, [80.0, 120.0])
+    res = run_state_points(tmp_path / "ar.extxyz", CalculatorSpec("lj"), s, tmp_path / "md", points, workers=2)
+    assert [r["status"] for r in res] == ["completed", "completed"]
+    assert [r["state"]["temperature_K"] for r in res] == [80.0, 120.0]
+    assert (tmp_path / "md" / "T120K" / "production.h5").is_file()
