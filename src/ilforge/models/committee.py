@@ -89,7 +89,7 @@ class CommitteeCalculator(Calculator):
     ``energies`` (n_members,) eV.
     """
 
-    implemented_properties = ["energy", "free_energy", "forces", "stress", "energy_std", "forces_std", "max_force_std", "energies"]
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energy_std", "forces_std", "max_force_std", "energies", "forces_comm"]
 
     def __init__(self, calculators: list[Calculator], **kwargs):
         if len(calculators) < 1:
@@ -117,6 +117,7 @@ class CommitteeCalculator(Calculator):
             "forces_std": fstd,
             "max_force_std": float(np.linalg.norm(fstd, axis=1).max()),
             "energies": e,
+            "forces_comm": f,
         }
         if stresses:
             self.results["stress"] = np.mean(stresses, axis=0)
