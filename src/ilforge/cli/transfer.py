@@ -1,0 +1,78 @@
+"""``ilforge transfer RECIPE --workdir DIR``: the composition-transferability study (Goodwin et al. 2024, Fig. 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ilforge.cli._training_args import add_training_overrides, training_settings
+
+VERB = "transfer"
+HELP = "train one model per set of training compositions and evaluate each on every composition"
+ORDER = 62
+
+
+def _parse_sets(text: str) -> list[list]:
+    out = []
+    for group in text.split(";"):
+        items = [g.strip() for g in group.split(",") if g.strip()]
+        out.append([float(i) if _is_float(i) else i for i in items])
+    return out
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def register(parser):
+    parser.add_argument("recipe", help="recipe.yaml (its compositions; a scan gives the default training sets)")
+    parser.add_argument("--workdir", required=True, help="project directory (frames.db; models/ and results/ are written)")
+    parser.add_argument("--frames", help="labelled frames as extxyz instead of the frame store")
+    parser.add_argument("--level-of-theory", help="which labels to use when there are several")
+    parser.add_argument("--sets", help="training sets: ';' between sets, ',' within: '0.5;0.0,0.1;0.4,0.6' (scan values or ids); "
+                        "default: {0.5}, {0.0,0.1}, {0.0,0.1,0.2}, {0.0,1.0}, {0.4,0.6}")
+    add_training_overrides(parser)
+    parser.add_argument("--test-fraction", type=float, help="fraction of each composition's frames held out for testing")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/valid/test split")
+    parser.add_argument("--workers", type=int, default=1, help="models trained in parallel (local processes)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ilforge.models.data import load_labelled
+    from ilforge.recipe import load_recipe
+    from ilforge.validate.transfer import planner_verdicts, resolve_training_sets, transfer_study
+
+    recipe = load_recipe(args.recipe)
+    comps = recipe.resolve_compositions()
+    sets = resolve_training_sets(recipe, comps, _parse_sets(args.sets) if args.sets else None)
+    settings = training_settings(recipe.training, args)
+    if args.test_fraction is not None:
+        settings = settings.model_copy(update={"test_fraction": args.test_fraction})
+    data = load_labelled(Path(args.workdir), args.frames, args.level_of_theory)
+    bar = tqdm(total=len(sets), desc="transfer models", unit="model")
+    res = transfer_study(
+        data.frames, sets, settings, args.workdir,
+        verdicts=planner_verdicts(recipe, sets),
+        isolated_energies=data.isolated_energies,
+        composition_x={c.id: c.x for c in comps if c.x is not None} or None,
+        seed=args.seed, max_workers=args.workers,
+        progress=lambda i, n, d: bar.update(1),
+    )
+    bar.close()
+    comps_out = res["compositions"]
+    print("energy MAE / meV/atom (rows: training set; columns: " + " ".join(comps_out) + ")")
+    for s, row in zip(res["training_sets"], res["energy_mae_meV_atom"]):
+        print(f"{s['name']:>24} " + " ".join("   -  " if v is None else f"{v:6.2f}" for v in row) + f"   {'spans' if s.get('spans') else 'does not span'}")
+    print("force MAE / meV/Å")
+    for s, row in zip(res["training_sets"], res["forces_mae_meV_A"]):
+        print(f"{s['name']:>24} " + " ".join("   -  " if v is None else f"{v:6.1f}" for v in row))
+    for s in res["training_sets"]:
+        print(f"{s['name']}: {s.get('verdict', '')}")
+    print(f"results: {Path(args.workdir) / 'results' / 'transfer.json'}")
+    return 0

@@ -1,0 +1,132 @@
+"""Where training and validation get their frames: the frame store or an extxyz file (one place).
+
+All access to the frame store (``ilforge.store.frames.FrameStore``, see store/README.md) goes
+through this module, and so does the train/valid/test split, done per composition so that every
+composition keeps test frames (needed by the transferability study).
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ilforge import keys
+from ilforge.errors import IlforgeError
+from ilforge.models.base import TrainingDataError, check_labelled, is_labelled
+from ilforge.models.e0s import is_isolated_atom
+
+log = logging.getLogger(__name__)
+
+STORE_FILE = "frames.db"
+
+
+@dataclass
+class LabelledData:
+    """Labelled frames of one level of theory, and isolated-atom energies (element -> eV) at that level."""
+
+    frames: list[Atoms]
+    level_of_theory: str | None
+    isolated_energies: dict[str, float] = field(default_factory=dict)
+
+
+def read_frames_file(path: str | Path) -> list[Atoms]:
+    import ase.io
+
+    path = Path(path)
+    if not path.is_file():
+        raise IlforgeError(f"frames file {path} not found")
+    return list(ase.io.read(path, index=":"))
+
+
+def _from_store(workdir: Path, level: str | None, composition_id: str | None) -> LabelledData:
+    db = workdir / STORE_FILE
+    if not db.is_file():
+        raise TrainingDataError(
+            f"no frame store at {db}: run `ilforge sample` and `ilforge label` first, or give labelled frames "
+            "as an extxyz file (`--frames FILE`)"
+        )
+    try:
+        from ilforge.store.frames import FrameStore
+    except ImportError as exc:  # the store lands with issue 4
+        raise IlforgeError(f"the frame store is not available in this ilforge ({exc}); give `--frames FILE`") from exc
+    store = FrameStore.open(db)
+    levels = list(store.levels_of_theory())
+    if level is None:
+        if len(levels) > 1:
+            raise TrainingDataError(
+                f"the frame store holds labels from {len(levels)} levels of theory {levels}: they cannot be mixed in "
+                "one model; choose one with `--level-of-theory`"
+            )
+        level = levels[0] if levels else None
+    elif level not in levels:
+        raise TrainingDataError(f"no frames labelled at level of theory {level!r}; the store has {levels}")
+    frames = list(store.labelled_frames(level_of_theory=level, composition_id=composition_id)) if level else []
+    iso = dict(store.isolated_energies(level)) if level else {}
+    return LabelledData(frames, level, iso)
+
+
+def load_labelled(
+    workdir: str | Path | None = None,
+    frames_file: str | Path | None = None,
+    level_of_theory: str | None = None,
+) -> LabelledData:
+    """Labelled frames from ``frames_file`` (extxyz) if given, else from ``workdir``'s frame store.
+
+    Isolated-atom frames (``config_type == IsolatedAtom``) are taken out of ``frames`` into
+    ``isolated_energies``. Raises :class:`TrainingDataError` when there are no labelled frames or when
+    the levels of theory are mixed and none was chosen.
+    """
+    if frames_file is not None:
+        frames = read_frames_file(frames_file)
+        levels = sorted({str(a.info[keys.LEVEL_OF_THEORY]) for a in frames if keys.LEVEL_OF_THEORY in a.info})
+        if level_of_theory is not None:
+            frames = [a for a in frames if a.info.get(keys.LEVEL_OF_THEORY) == level_of_theory]
+        elif len(levels) > 1:
+            raise TrainingDataError(
+                f"{frames_file} mixes labels from {len(levels)} levels of theory {levels}; choose one with `--level-of-theory`"
+            )
+        level = level_of_theory or (levels[0] if levels else None)
+        data = LabelledData([a for a in frames if is_labelled(a)], level)
+    elif workdir is not None:
+        data = _from_store(Path(workdir), level_of_theory, None)
+    else:
+        raise IlforgeError("give a workdir with a frame store or a frames file")
+    iso = [a for a in data.frames if is_isolated_atom(a)]
+    for a in iso:
+        data.isolated_energies.setdefault(a.get_chemical_symbols()[0], float(a.info[keys.REF_ENERGY]))
+    data.frames = [a for a in data.frames if not is_isolated_atom(a)]
+    check_labelled(data.frames, f"frames (level of theory {data.level_of_theory})")
+    return data
+
+
+def _group_seed(seed: int, group: str) -> int:
+    return (int(seed) * 1_000_003 + zlib.crc32(group.encode())) % (2**32)
+
+
+def split_by_composition(
+    frames: list[Atoms], valid_fraction: float, test_fraction: float, seed: int = 0
+) -> tuple[list[Atoms], list[Atoms], list[Atoms]]:
+    """(train, valid, test), drawn separately within each ``composition_id`` with a seeded shuffle.
+
+    Each composition with ≥ 3 frames gives at least one test frame (if ``test_fraction`` > 0) and one
+    validation frame (if ``valid_fraction`` > 0); the rest train. The split of a composition does not
+    depend on the other compositions present.
+    """
+    groups: dict[str, list[Atoms]] = {}
+    for a in frames:
+        groups.setdefault(str(a.info.get(keys.COMPOSITION_ID, "")), []).append(a)
+    train, valid, test = [], [], []
+    for g, fr in sorted(groups.items()):
+        order = np.random.default_rng(_group_seed(seed, g)).permutation(len(fr))
+        n = len(fr)
+        n_test = max(1, int(round(test_fraction * n))) if test_fraction > 0 and n >= 3 else 0
+        n_valid = max(1, int(round(valid_fraction * n))) if valid_fraction > 0 and n - n_test >= 2 else 0
+        test += [fr[i] for i in order[:n_test]]
+        valid += [fr[i] for i in order[n_test : n_test + n_valid]]
+        train += [fr[i] for i in order[n_test + n_valid :]]
+    return train, valid, test
