@@ -139,7 +139,10 @@ class CP2KLabeler(Labeler):
     ``data_dir`` when found there). cutoff_Ry, rel_cutoff_Ry: multigrid cutoffs, Ry. ot: orbital
     transformation (else diagonalisation). max_scf, outer_max_scf, eps_scf: SCF limits and
     convergence (Hartree). charge: total charge (e). uks, multiplicity: spin treatment.
-    extra_input: raw CP2K input merged into the generated one. command: the CP2K shell executable.
+    extra_input: raw CP2K input merged into the generated one. isolated_input: raw input merged
+    for isolated atoms/ions only (their SCF: diagonalisation, Broyden mixing, Fermi smearing; open
+    shells of free atoms can need tuning here, e.g. a larger MAX_SCF or other mixing).
+    command: the CP2K shell executable.
     """
 
     def __init__(self, method: str = "PBE", dispersion: str | None = "D3(BJ)",
@@ -147,7 +150,8 @@ class CP2KLabeler(Labeler):
                  pseudo_potential: str = "GTH-PBE", potential_file: str = "GTH_POTENTIALS",
                  cutoff_Ry: float = 400.0, rel_cutoff_Ry: float = 50.0, ot: bool = True, max_scf: int = 50,
                  outer_max_scf: int = 10, eps_scf: float = 1e-6, charge: int = 0, uks: bool = False,
-                 multiplicity: int | None = None, extra_input: str = "", command: str = "cp2k_shell.psmp",
+                 multiplicity: int | None = None, extra_input: str = "", isolated_input: str = "",
+                 command: str = "cp2k_shell.psmp",
                  data_dir: str = DATA_DIR):
         if dispersion not in DISPERSION:
             raise LabelError(f"cp2k: dispersion must be one of {list(DISPERSION)}, got {dispersion!r}", retryable=False)
@@ -167,6 +171,7 @@ class CP2KLabeler(Labeler):
         self.uks = bool(uks)
         self.multiplicity = multiplicity
         self.extra_input = extra_input or ""
+        self.isolated_input = isolated_input or ""
         self.command = command
         self.data_dir = data_dir
         lot = (f"cp2k:{method}" + (f"-{dispersion}" if dispersion else "") + f";{basis_set};{pseudo_potential};"
@@ -195,7 +200,7 @@ class CP2KLabeler(Labeler):
                  f"&FORCE_EVAL\n&DFT\n&MGRID\nREL_CUTOFF [Ry] {self.rel_cutoff_Ry:g}\n&END MGRID\n&END DFT\n&END FORCE_EVAL"]
         if self.dispersion:
             parts.append(_d3_input(DISPERSION[self.dispersion], self.method, self.data_dir))
-        return merge_inputs(*parts, self.extra_input)
+        return merge_inputs(*parts, self.extra_input, self.isolated_input if isolated else "")
 
     def _calculator(self, charge: int, uks: bool, multiplicity: int | None, periodic: bool):
         key = (charge, uks, multiplicity, periodic)

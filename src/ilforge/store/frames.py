@@ -42,6 +42,8 @@ from ilforge.errors import IlforgeError
 log = logging.getLogger(__name__)
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+#: task of a plain label row; other tasks (strategy jobs on a parent frame) are "<kind>:<json params>"
+SINGLE_POINT = "single_point"
 
 #: positions and cell are rounded to this many decimals (Å) before hashing, so that a frame
 #: written to extxyz (8 decimals) and read back has the same hash
@@ -80,6 +82,7 @@ class LabelRecord:
     reason: str
     retryable: bool
     row_id: int
+    task: str = SINGLE_POINT
 
 
 class FrameStore:
@@ -240,25 +243,28 @@ class FrameStore:
             reason=kvp.get("reason", ""),
             retryable=bool(kvp.get("retryable", 1)),
             row_id=row.id,
+            task=kvp.get("task", SINGLE_POINT),
         )
 
-    def label_record(self, h: str, level_of_theory: str) -> LabelRecord | None:
-        """Status of frame ``h`` at ``level_of_theory``, or None when it was never requested."""
-        rows = self._label_rows(level_of_theory, frame_hash=h)
+    def label_record(self, h: str, level_of_theory: str, task: str = SINGLE_POINT) -> LabelRecord | None:
+        """Status of frame ``h`` at ``level_of_theory`` (and task), or None when it was never requested."""
+        rows = self._label_rows(level_of_theory, frame_hash=h, task=task)
         if len(rows) > 1:
             raise StoreError(f"frame {h} has {len(rows)} label rows at {level_of_theory!r}; the store is corrupt")
         return self._record(rows[0]) if rows else None
 
-    def label_records(self, level_of_theory: str) -> list[LabelRecord]:
-        """Every label record at ``level_of_theory`` (insertion order)."""
-        return [self._record(r) for r in self._label_rows(level_of_theory)]
+    def label_records(self, level_of_theory: str, task: str | None = SINGLE_POINT) -> list[LabelRecord]:
+        """Every label record at ``level_of_theory`` (insertion order) of ``task`` (None: every task)."""
+        sel = {} if task is None else {"task": task}
+        return [self._record(r) for r in self._label_rows(level_of_theory, **sel)]
 
-    def request(self, hashes: Iterable[str], level_of_theory: str) -> int:
+    def request(self, hashes: Iterable[str], level_of_theory: str, task: str = SINGLE_POINT) -> int:
         """Mark frames as to be labelled at ``level_of_theory`` (status pending); returns how many
-        were new. Frames already requested (pending, done or failed) are left as they are."""
+        were new. Frames already requested (pending, done or failed) are left as they are.
+        ``task`` other than single_point requests a strategy job (reference MD, relaxation) on the frame."""
         if not level_of_theory:
             raise StoreError("a level of theory is needed to request labels")
-        have = {r.frame_hash for r in self.label_records(level_of_theory)}
+        have = {r.frame_hash for r in self.label_records(level_of_theory, task)}
         n = 0
         with self.transaction():
             for h in hashes:
@@ -270,26 +276,26 @@ class FrameStore:
                     Atoms(),
                     key_value_pairs={
                         "kind": "label", keys.FRAME_HASH: h, "lot": level_of_theory,
-                        "status": PENDING, "attempts": 0, "reason": "", "retryable": 1,
+                        "status": PENDING, "attempts": 0, "reason": "", "retryable": 1, "task": task,
                     },
                 )
                 have.add(h)
                 n += 1
         return n
 
-    def todo(self, level_of_theory: str, max_attempts: int) -> list[LabelRecord]:
-        """Records still to label: pending, or failed with a retryable error and fewer than
-        ``max_attempts`` attempts."""
+    def todo(self, level_of_theory: str, max_attempts: int, task: str | None = None) -> list[LabelRecord]:
+        """Records still to label (every task unless given): pending, or failed with a retryable
+        error and fewer than ``max_attempts`` attempts."""
         out = []
-        for r in self.label_records(level_of_theory):
+        for r in self.label_records(level_of_theory, task):
             if r.status == PENDING or (r.status == FAILED and r.retryable and r.attempts < max_attempts):
                 out.append(r)
         return out
 
-    def status_counts(self, level_of_theory: str) -> dict[str, int]:
-        """Number of label records per status at ``level_of_theory``."""
+    def status_counts(self, level_of_theory: str, task: str | None = SINGLE_POINT) -> dict[str, int]:
+        """Number of label records per status at ``level_of_theory`` (single points unless ``task``)."""
         counts = {PENDING: 0, DONE: 0, FAILED: 0}
-        for r in self.label_records(level_of_theory):
+        for r in self.label_records(level_of_theory, task):
             counts[r.status] = counts.get(r.status, 0) + 1
         return counts
 
@@ -303,7 +309,7 @@ class FrameStore:
         if labels.stress is not None:
             data["stress"] = np.asarray(labels.stress, dtype=float)
         with self.transaction():
-            rec = self._fresh_record(h, level_of_theory, row_id)
+            rec = self._fresh_record(h, level_of_theory, row_id, SINGLE_POINT)
             if rec.status == DONE:
                 log.warning("frame %s is already labelled at %s; keeping the first labels", h, level_of_theory)
                 return
@@ -312,11 +318,26 @@ class FrameStore:
                 seconds=float(seconds) if seconds is not None else 0.0,
             )
 
+    def record_job_done(self, h: str, level_of_theory: str, task: str, results, seconds: float | None = None,
+                        row_id: int | None = None, config_meta: dict | None = None) -> list[str]:
+        """Store the labelled frames ``results`` (list of (Atoms, Labels)) of a strategy job on
+        parent ``h`` and mark the job done, in one transaction; returns the new frames' hashes."""
+        with self.transaction():
+            rec = self._fresh_record(h, level_of_theory, row_id, task)
+            if rec.status == DONE:
+                return []
+            hashes = [
+                self.add_labelled(a, lab, level_of_theory, parent=h, **(config_meta or {})) for a, lab in results
+            ]
+            self._db.update(rec.row_id, data={"children": hashes}, status=DONE, attempts=rec.attempts + 1,
+                            reason="", seconds=float(seconds) if seconds is not None else 0.0)
+        return hashes
+
     def record_failure(self, h: str, level_of_theory: str, reason: str, retryable: bool = True,
-                       row_id: int | None = None) -> LabelRecord:
+                       row_id: int | None = None, task: str = SINGLE_POINT) -> LabelRecord:
         """Record a failed attempt (status failed, attempts + 1, the reason); returns the new record."""
         with self.transaction():
-            rec = self._fresh_record(h, level_of_theory, row_id)
+            rec = self._fresh_record(h, level_of_theory, row_id, task)
             if rec.status == DONE:
                 return rec
             reason = " ".join(str(reason).split())[:2000] or "unknown error"
@@ -329,22 +350,22 @@ class FrameStore:
         """Make every failed frame at ``level_of_theory`` pending again with zero attempts; returns how many."""
         n = 0
         with self.transaction():
-            for r in self.label_records(level_of_theory):
+            for r in self.label_records(level_of_theory, task=None):
                 if r.status == FAILED:
                     self._db.update(r.row_id, status=PENDING, attempts=0, reason="", retryable=1)
                     n += 1
         return n
 
-    def _fresh_record(self, h: str, lot: str, row_id: int | None) -> LabelRecord:
+    def _fresh_record(self, h: str, lot: str, row_id: int | None, task: str) -> LabelRecord:
         if row_id is not None:
             row = self._db.get(id=row_id)
             rec = self._record(row)
-            if rec.frame_hash == h and rec.level_of_theory == lot:
+            if rec.frame_hash == h and rec.level_of_theory == lot and rec.task == task:
                 return rec
-        rec = self.label_record(h, lot)
+        rec = self.label_record(h, lot, task)
         if rec is None:
-            self.request([h], lot)
-            rec = self.label_record(h, lot)
+            self.request([h], lot, task)
+            rec = self.label_record(h, lot, task)
         return rec
 
     def add_labelled(self, atoms: Atoms, labels, level_of_theory: str, seconds: float | None = None, **meta) -> str:
@@ -357,7 +378,7 @@ class FrameStore:
 
     def labels(self, h: str, level_of_theory: str) -> dict | None:
         """Energy, forces, stress of frame ``h`` at ``level_of_theory`` (a dict), or None if not done."""
-        rows = self._label_rows(level_of_theory, frame_hash=h, status=DONE)
+        rows = self._label_rows(level_of_theory, frame_hash=h, status=DONE, task=SINGLE_POINT)
         return dict(rows[0].data) if rows else None
 
     def labelled_frames(
@@ -375,7 +396,7 @@ class FrameStore:
         ``info['level_of_theory']`` and never train on a mixture.
         """
         out = []
-        for row in self._label_rows(level_of_theory, status=DONE):
+        for row in self._label_rows(level_of_theory, status=DONE, task=SINGLE_POINT):
             h = row.key_value_pairs[keys.FRAME_HASH]
             frow = self._frame_row(h)
             if frow is None:
