@@ -1,0 +1,84 @@
+"""The task runner with a local pool and Dask: results stored as they come, retries, recorded failures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from ilforge.engine.compute import ComputeError, ComputeSettings, load_compute
+from ilforge.engine.local import LocalPool
+from ilforge.engine.runner import make_executor, run_labelling
+from ilforge.engine.tasks import LabelerSpec
+from ilforge.reference.registry import make_labeler
+from ilforge.reference.settings import LabelSettings
+from ilforge.store.frames import DONE, FAILED, FrameStore
+
+
+def _frames():
+    out = []
+    for x0 in (-0.2, 0.2, 1.0, 1.5, 2.0):  # bad, flaky, good, good, good
+        pos = np.array([[x0, 0.0, 0.0], [x0 + 1.1, 0.0, 0.0], [x0, 1.2, 0.0]])
+        out.append(Atoms("Ar3", positions=pos, cell=[8, 8, 8], pbc=True))
+    return out
+
+
+def _setup(tmp_path):
+    settings = LabelSettings(labeler="ase", options={"calculator": "_fake_calculators:FlakyLJ",
+                                                      "kwargs": {"marker_dir": str(tmp_path)}}, max_attempts=3)
+    lab = make_labeler(settings)
+    store = FrameStore.open(tmp_path / "frames.db")
+    hs = store.add_many(_frames(), composition_id="c", config_type="rattle")
+    store.request(hs, lab.level_of_theory)
+    return settings, lab, store, hs
+
+
+def _check(store, lot, hs, summary):
+    recs = {r.frame_hash: r for r in store.label_records(lot)}
+    bad, flaky, *good = hs
+    assert recs[bad].status == FAILED and recs[bad].attempts == 3 and "SCF not converged" in recs[bad].reason
+    assert recs[flaky].status == DONE and recs[flaky].attempts == 2
+    assert all(recs[h].status == DONE and recs[h].attempts == 1 for h in good)
+    assert summary.done == 4 and summary.failed == 1 and summary.failed_attempts == 4  # 3 for the bad frame, 1 for the flaky one
+    assert store.todo(lot, 3) == []
+    for f in store.labelled_frames(lot):
+        a = f.copy()
+        from ase.calculators.lj import LennardJones
+
+        a.calc = LennardJones(sigma=1.0, epsilon=1.0, rc=3.0)
+        assert f.info["REF_energy"] == pytest.approx(a.get_potential_energy(), abs=1e-12)
+
+
+def test_local_pool_retries_and_records_failures(tmp_path):
+    settings, lab, store, hs = _setup(tmp_path)
+    spec = LabelerSpec(settings.model_dump_json())
+    with LocalPool(workers=2) as pool:
+        summary = run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=3)
+    _check(store, lab.level_of_theory, hs, summary)
+    assert set(summary.workers.values()) == {"1"}  # OMP_NUM_THREADS=1 in every worker
+    # a rerun has nothing to do
+    with LocalPool(workers=1) as pool:
+        assert run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=3).submitted == 0
+
+
+def test_dask_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    settings, lab, store, hs = _setup(tmp_path)
+    spec = LabelerSpec(settings.model_dump_json())
+    compute = ComputeSettings(backend="dask", workers=2, dask={"cluster": "local"})
+    with make_executor(compute) as ex:
+        summary = run_labelling(store, spec, lab.level_of_theory, ex, max_attempts=3)
+    _check(store, lab.level_of_theory, hs, summary)
+    assert set(summary.workers.values()) == {"1"}
+
+
+def test_compute_file(tmp_path):
+    p = tmp_path / "compute.yaml"
+    p.write_text("backend: dask\nworkers: 3\ndask: {cluster: slurm, jobs: 2, options: {cores: 8, memory: 16GB}}\n")
+    c = load_compute(p, workers=4)
+    assert c.workers == 4 and c.dask.cluster == "slurm" and c.dask.options["cores"] == 8 and c.in_flight == 8
+    p.write_text("backend: dask\ndask: {cluster: address}\n")
+    with pytest.raises(ComputeError, match="address"):
+        load_compute(p)
+    with pytest.raises(ComputeError, match="not found"):
+        load_compute(tmp_path / "missing.yaml")
