@@ -82,3 +82,19 @@ def test_compute_file(tmp_path):
         load_compute(p)
     with pytest.raises(ComputeError, match="not found"):
         load_compute(tmp_path / "missing.yaml")
+
+
+def test_slurm_job_script_limits_threads():
+    pytest.importorskip("dask_jobqueue")
+    from ilforge.engine.dask_cluster import jobqueue_cluster
+
+    c = ComputeSettings(backend="dask", dask={"cluster": "slurm", "options": {"cores": 4, "memory": "8GB",
+                                                                          "walltime": "01:00:00"}})
+    cluster = jobqueue_cluster(c)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "export OMP_NUM_THREADS=1" in script and "#SBATCH" in script and "--nworkers 4" in script
+    with pytest.raises(ComputeError, match="cores and memory"):
+        jobqueue_cluster(ComputeSettings(backend="dask", dask={"cluster": "pbs"}))

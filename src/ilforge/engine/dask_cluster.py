@@ -18,6 +18,24 @@ from ilforge.errors import require
 log = logging.getLogger(__name__)
 
 
+def jobqueue_cluster(settings: ComputeSettings):
+    """A dask-jobqueue SLURMCluster/PBSCluster from ``settings.dask.options`` (no jobs started yet).
+
+    Each batch job runs ``processes`` worker processes (default: ``cores``, i.e. one single-threaded
+    worker per core) and exports the thread limits in its job script."""
+    jq = require("dask_jobqueue", "dask")
+    d = settings.dask
+    cls = jq.SLURMCluster if d.cluster == "slurm" else jq.PBSCluster
+    opts = dict(d.options)
+    if "cores" not in opts or "memory" not in opts:
+        raise ComputeError(f"dask.options must give cores and memory for a {d.cluster} cluster, e.g. "
+                           "{cores: 16, memory: 32GB, walltime: '02:00:00', queue: normal}")
+    prologue = list(opts.pop("job_script_prologue", []))
+    prologue += [f"export {k}={v}" for k, v in thread_env(settings.threads_per_worker).items()]
+    opts.setdefault("processes", opts["cores"])
+    return cls(job_script_prologue=prologue, **opts)
+
+
 class DaskExecutor:
     """Submit tasks to a Dask cluster; same interface as :class:`ilforge.engine.local.LocalPool`."""
 
@@ -43,13 +61,7 @@ class DaskExecutor:
             except OSError as exc:
                 raise ComputeError(f"cannot reach the Dask scheduler at {d.address}: {exc}") from None
         else:
-            jq = require("dask_jobqueue", "dask")
-            cls = jq.SLURMCluster if d.cluster == "slurm" else jq.PBSCluster
-            opts = dict(d.options)
-            prologue = list(opts.pop("job_script_prologue", []))
-            prologue += [f"export {k}={v}" for k, v in env.items()]
-            opts.setdefault("processes", opts.get("cores", 1))
-            self._cluster = cls(job_script_prologue=prologue, **opts)
+            self._cluster = jobqueue_cluster(settings)
             self._cluster.scale(jobs=d.jobs)
             self._client = Client(self._cluster)
         log.info("dask client: %s", self._client)
