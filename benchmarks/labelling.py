@@ -1,0 +1,108 @@
+"""Labelling throughput: frames/min with 1 and 2 workers (GFN1-xTB, EMIM-BF4 4 ion pairs, 96 atoms),
+parallel efficiency, and the frame store's overhead per frame.
+
+    PYTHONPATH=src python benchmarks/labelling.py [--frames 20] [--workers 1 2]
+
+Baseline (same process): a plain loop calling tblite through XTBLabeler on the same frames, no
+store, no pool. Reported: frames/min of the baseline and of the runner with N workers, the ratio
+runner(1 worker)/baseline, parallel efficiency E(N) = rate(N) / (N rate(1)), and the store's time
+per frame (reading the frame + writing the labels, one transaction each) as a fraction of the
+labelling time per frame. Worker pools are warmed up (processes spawned, tblite loaded) before
+timing. Every process runs tblite with OMP_NUM_THREADS=1.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update({"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from ase.build import molecule  # noqa: E402
+from ase.io import read  # noqa: E402
+
+from ilforge.engine.local import LocalPool  # noqa: E402
+from ilforge.engine.runner import run_labelling  # noqa: E402
+from ilforge.engine.tasks import LabelerSpec, run_task  # noqa: E402
+from ilforge.reference import strategies  # noqa: E402
+from ilforge.reference.settings import LabelSettings  # noqa: E402
+from ilforge.reference.xtb import XTBLabeler  # noqa: E402
+from ilforge.store.frames import SINGLE_POINT, FrameStore  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def example_box():
+    """The EMIM-BF4 example box (4 ion pairs): from the box builder when present, else the test box."""
+    try:
+        from ilforge.build.box import build_box
+        from ilforge.recipe import load_recipe
+
+        recipe = load_recipe(REPO / "examples" / "emim_bf4.yaml")
+        comp = recipe.resolve_compositions()[0]
+        return build_box(recipe, comp, recipe.temperatures_K[0], seed=1), "ilforge.build.box"
+    except ImportError:
+        return read(REPO / "tests" / "data" / "emim_bf4_4ip.extxyz"), "tests/data/emim_bf4_4ip.extxyz"
+
+
+def run_pool(frames, workers: int, tmp: Path):
+    settings = LabelSettings(labeler="xtb", method="GFN1-xTB")
+    lab = XTBLabeler("GFN1-xTB")
+    store = FrameStore.open(tmp / f"frames_{workers}.db")
+    hs = store.add_many(frames, composition_id="neat", config_type="rattle")
+    store.request(hs, lab.level_of_theory)
+    spec = LabelerSpec(settings.model_dump_json())
+    with LocalPool(workers=workers) as pool:
+        warm = molecule("H2O")
+        futs = [pool.submit(run_task, spec, SINGLE_POINT, warm) for _ in range(workers)]
+        assert all(f.result().ok for f in futs)
+        t0 = time.perf_counter()
+        summary = run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=1)
+        wall = time.perf_counter() - t0
+    assert summary.done == len(frames), summary
+    return wall, summary
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=20)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = ap.parse_args()
+    box, origin = example_box()
+    frames = strategies.rattle(box, args.frames, 0.05, seed=11)
+    print(f"system: EMIM-BF4, {len(box)} atoms ({origin}); {args.frames} rattled frames; GFN1-xTB; "
+          f"cores visible: {os.cpu_count()}; load average at start: {os.getloadavg()[0]:.2f}")
+
+    lab = XTBLabeler("GFN1-xTB")
+    lab.label(frames[0])  # load tblite
+    t0 = time.perf_counter()
+    for a in frames:
+        lab.label(a)
+    base = time.perf_counter() - t0
+    base_rate = len(frames) / base * 60
+    print(f"baseline (plain loop, this process): {base / len(frames):.3f} s/frame, {base_rate:.1f} frames/min")
+
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.workers:
+            wall, s = run_pool(frames, n, Path(tmp))
+            rates[n] = len(frames) / wall * 60
+            label_per = s.label_s / s.done
+            store_per = s.store_s / s.done
+            print(f"runner, {n} worker(s): {rates[n]:.1f} frames/min ({wall:.1f} s); labelling {label_per:.3f} s/frame "
+                  f"in the workers; store {store_per * 1e3:.1f} ms/frame = {100 * store_per / label_per:.2f} % of the "
+                  f"labelling time; OMP_NUM_THREADS in workers: {sorted(set(s.workers.values()))}")
+    if 1 in rates:
+        print(f"ratio runner(1 worker) / baseline: {rates[1] / base_rate:.3f}")
+        for n in rates:
+            if n > 1:
+                print(f"parallel efficiency with {n} workers: {100 * rates[n] / (n * rates[1]):.1f} % "
+                      f"(load average now {os.getloadavg()[0]:.2f})")
+
+
+if __name__ == "__main__":
+    main()
