@@ -43,6 +43,8 @@ class DaskExecutor:
         require("distributed", "dask")
         from distributed import Client
 
+        if not log.isEnabledFor(logging.INFO):  # Dask logs every worker start at INFO; keep the CLI quiet
+            logging.getLogger("distributed").setLevel(logging.WARNING)
         self.settings = settings
         self.max_in_flight = settings.in_flight
         self._cluster = None

@@ -35,7 +35,6 @@ from ilforge.store.frames import DONE, FAILED, PENDING, SINGLE_POINT, FrameStore
 
 log = logging.getLogger(__name__)
 
-STRATEGY_SOURCE = "label-strategy"
 _BOX_NAME = re.compile(r"^(?P<cid>.+)_(?P<T>[0-9.]+)K$")
 
 
@@ -79,7 +78,7 @@ def select_frames(store: FrameStore, settings, level_of_theory: str) -> dict[str
     requested = {r.frame_hash for r in store.label_records(level_of_theory)}
     by_comp: dict[str, list] = {}
     for a in store.frames():
-        if str(a.info.get(keys.SOURCE, "")).startswith(STRATEGY_SOURCE):
+        if str(a.info.get(keys.SOURCE, "")).startswith(strategies.STRATEGY_SOURCE):
             continue
         if settings.config_types is not None and a.info.get(keys.CONFIG_TYPE) not in settings.config_types:
             continue
@@ -103,13 +102,13 @@ def _strategy_requests(store: FrameStore, settings, selected: dict[str, list], l
                 ph = parent.info[keys.FRAME_HASH]
                 kids = strategies.rattle(parent, st.rattle.copies, st.rattle.stdev_A,
                                          strategies.derived_seed(seed, ph, f"rattle{st.rattle.stdev_A:g}"))
-                hs = [store.add(k, source=f"{STRATEGY_SOURCE}:rattle", parent=ph) for k in kids]
+                hs = [store.add(k) for k in kids]
                 new += store.request(hs, lot)
         if st.volume_scan.percent:
             for parent in _evenly(frames, st.volume_scan.frames_per_composition):
                 ph = parent.info[keys.FRAME_HASH]
                 kids = strategies.volume_scan(parent, st.volume_scan.percent)
-                hs = [store.add(k, source=f"{STRATEGY_SOURCE}:volume_scan", parent=ph) for k in kids]
+                hs = [store.add(k) for k in kids]
                 new += store.request(hs, lot)
         md = st.reference_md
         if md.steps:
@@ -197,5 +196,16 @@ def label_project(recipe, workdir: str | Path, compute: ComputeSettings | None =
     return plan, summary, counts
 
 
-__all__ = ["label_project", "plan_labels", "select_frames", "import_boxes", "LabelPlan", "DONE", "FAILED",
+__all__ = ["label_project", "run_stage", "plan_labels", "select_frames", "import_boxes", "LabelPlan", "DONE", "FAILED",
            "PENDING", "SINGLE_POINT"]
+
+
+def run_stage(recipe, workdir: str | Path, compute: ComputeSettings | None = None) -> dict:
+    """The ``label`` stage of ``ilforge run``: :func:`label_project`, summarised as JSON-able dict."""
+    plan, summary, counts = label_project(recipe, workdir, compute)
+    return {
+        "level_of_theory": plan.level_of_theory, "selected": plan.selected, "new_requests": plan.new_requests,
+        "strategy_jobs": plan.jobs, "isolated_energies_eV": plan.isolated, "isolated_error": plan.isolated_error,
+        "done_this_run": summary.done, "failed_this_run": summary.failed, "failed_attempts": summary.failed_attempts,
+        "wall_s": round(summary.wall_s, 2), "status": counts,
+    }

@@ -21,6 +21,11 @@ from ilforge.reference.base import Labeler, Labels
 from ilforge.units import FS
 
 
+#: ``source`` of every frame a strategy derives (``label-strategy:<config_type>``); such frames are
+#: never selected as "sampled" frames themselves
+STRATEGY_SOURCE = "label-strategy"
+
+
 def derived_seed(seed: int, parent_hash: str, tag: str) -> int:
     """A 63-bit seed from the recipe seed, the parent frame's hash and a tag naming the strategy."""
     digest = hashlib.sha256(f"{seed}:{parent_hash}:{tag}".encode()).digest()
@@ -38,6 +43,7 @@ def _child(parent: Atoms, positions, cell, config_type: str) -> Atoms:
     if keys.FRAME_HASH in parent.info:
         a.info[keys.PARENT_HASH] = parent.info[keys.FRAME_HASH]
     a.info[keys.CONFIG_TYPE] = config_type
+    a.info[keys.SOURCE] = f"{STRATEGY_SOURCE}:{config_type}"
     return a
 
 
