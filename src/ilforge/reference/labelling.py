@@ -17,6 +17,7 @@ Every step is idempotent: a rerun adds nothing twice and labels only what is mis
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from ilforge import keys
 from ilforge.engine.compute import ComputeSettings
 from ilforge.engine.runner import RunSummary, make_executor, run_labelling
 from ilforge.engine.tasks import LabelerSpec, task_string
+from ilforge.errors import IlforgeError
 from ilforge.reference import strategies
 from ilforge.reference.isolated import compute_isolated_atoms, compute_isolated_ions
 from ilforge.reference.registry import make_labeler
@@ -177,11 +179,33 @@ def plan_labels(store: FrameStore, recipe, labeler, workdir: Path) -> LabelPlan:
     return plan
 
 
+@contextlib.contextmanager
+def _exclusive(workdir: Path):
+    """One labelling run per project directory at a time (an flock, released by the kernel even on SIGKILL)."""
+    import fcntl
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    with open(workdir / ".label.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IlforgeError(f"another `ilforge label` is running on {workdir}; wait for it or stop it") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def label_project(recipe, workdir: str | Path, compute: ComputeSettings | None = None, recipe_path: str | None = None,
                   retry_failed: bool = False, progress=None) -> tuple[LabelPlan, RunSummary, dict]:
     """Label a project directory (see module docstring). Returns the plan, the run summary and
     the final status counts of single-point labels at the level of theory."""
     workdir = Path(workdir)
+    with _exclusive(workdir):
+        return _label_project(recipe, workdir, compute, recipe_path, retry_failed, progress)
+
+
+def _label_project(recipe, workdir: Path, compute, recipe_path, retry_failed, progress):
     compute = compute or ComputeSettings()
     store = FrameStore.open(workdir / "frames.db")
     labeler = make_labeler(recipe.labels, recipe, workdir)
