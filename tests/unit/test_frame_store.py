@@ -40,6 +40,12 @@ def test_add_is_idempotent_and_keeps_metadata(tmp_path):
     h2 = store.add(_water(), config_type="other")
     assert h1 == h2 and len(store) == 1
     a = store.get(h1)
+    assert store.get(store.add(_water(0.3), composition_id="x")).info == {
+        keys.COMPOSITION_ID: "x", keys.FRAME_HASH: frame_hash(_water(0.3))}
+    w = _water(0.4)
+    w.info.update({"count_EMIM": np.int64(4), "seed": np.int32(1), "names": np.array(["a", "b"]), "v": np.ones(2)})
+    got = store.get(store.add(w)).info
+    assert got["count_EMIM"] == 4 and got["names"] == ["a", "b"] and np.allclose(got["v"], 1.0)
     assert a.info[keys.CONFIG_TYPE] == "box" and a.info[keys.TEMPERATURE_K] == 300.0
     assert list(a.arrays[keys.MOL_SPECIES]) == ["H2O"] * 3
     assert a.arrays[keys.MOL_ID].dtype.kind == "i"

@@ -71,6 +71,19 @@ def frame_hash(atoms: Atoms) -> str:
     return h.hexdigest()[:32]
 
 
+def _plain(v):
+    """Info values in a form ase.db's encoder takes: numpy scalars -> Python, string arrays -> lists."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist() if v.dtype.kind in "USO" else v
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
+
+
 @dataclass
 class LabelRecord:
     """Status of one frame at one level of theory."""
@@ -180,7 +193,7 @@ class FrameStore:
             else:
                 arrays[k] = v
         extra = {
-            k: v for k, v in info.items() if k not in _META_KEYS and k not in _LABEL_INFO and k != "kind"
+            k: _plain(v) for k, v in info.items() if k not in _META_KEYS and k not in _LABEL_INFO and k != "kind"
         }
         plain = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
         with self.transaction():
