@@ -110,12 +110,12 @@ def reference_md(atoms: Atoms, labeler: Labeler, steps: int, keep_every: int, ti
     Maxwell–Boltzmann at ``temperature_K``), keeping the frames of steps k, 2k, ... ≤ ``steps``
     with their labels. The starting frame itself is not returned."""
     from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.velocitydistribution import thermalize_momenta
 
     rng = np.random.default_rng(seed)
     a = atoms.copy()
     a.calc = calc = LabelerCalculator(labeler)
-    MaxwellBoltzmannDistribution(a, temperature_K=temperature_K, rng=rng)
+    thermalize_momenta(a, temperature_K, rng=rng)
     dyn = Langevin(a, timestep_fs * FS, temperature_K=temperature_K, friction=friction_per_fs / FS, fixcm=False,
                    rng=rng)
     out = []
