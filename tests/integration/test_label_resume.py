@@ -48,7 +48,36 @@ def _project(path: Path, n_frames: int) -> Path:
     return path
 
 
-def _kill_half_way(work: Path, n_frames: int, workers: int) -> int:
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _gone(pids: list[int], timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        alive = []
+        for p in pids:
+            try:
+                state = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":
+                alive.append(p)
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _kill_half_way(work: Path, n_frames: int, workers: int, sig=signal.SIGKILL) -> int:
     env = dict(os.environ, PYTHONPATH=str(SRC), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "ilforge.cli", "label", str(work / "recipe.yaml"), "--workdir", str(work),
            "--workers", str(workers), "--no-progress"]
@@ -63,13 +92,19 @@ def _kill_half_way(work: Path, n_frames: int, workers: int) -> int:
             break
         time.sleep(0.2)
     assert proc.poll() is None, f"ilforge label ended before it could be killed: {proc.stdout.read().decode()}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    workers_pids = _children(proc.pid)
+    os.kill(proc.pid, sig)
+    rc = proc.wait(timeout=60)
+    if sig == signal.SIGINT:
+        out = proc.stdout.read().decode()
+        assert rc == 130 and "interrupted" in out, out
+    assert _gone(workers_pids), "worker processes outlived `ilforge label`"
     return done
 
 
-def _check_resumed(work: Path, reference: dict[str, float] | None, n_frames: int, workers: int):
-    killed_at = _kill_half_way(work, n_frames, workers)
+def _check_resumed(work: Path, reference: dict[str, float] | None, n_frames: int, workers: int,
+                   sig=signal.SIGKILL):
+    killed_at = _kill_half_way(work, n_frames, workers, sig)
     store = FrameStore.open(work / "frames.db")
     after_kill = store.status_counts(LOT)[DONE]
     assert n_frames // 2 <= after_kill < n_frames, (killed_at, after_kill)
@@ -104,6 +139,10 @@ def test_sigkill_and_resume_small(tmp_path):
     assert len(ref) == n
     energies = _check_resumed(_project(tmp_path / "run", n), ref, n, workers=1)
     assert len(set(np.round(list(energies.values()), 6))) == n  # distinct frames, distinct energies
+
+
+def test_ctrl_c_and_resume(tmp_path):
+    _check_resumed(_project(tmp_path / "run", 4), None, 4, workers=2, sig=signal.SIGINT)
 
 
 @pytest.mark.slow
