@@ -32,3 +32,14 @@ class FlakyLJ(Calculator):
         a.calc = lj
         self.results = {"energy": a.get_potential_energy(), "forces": a.get_forces(),
                         "stress": a.get_stress() if all(a.pbc) else np.zeros(6)}
+
+
+class CrashingLJ(FlakyLJ):
+    """Kills its own process (as a segfault in a Fortran library would) when the first atom has x > 5."""
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        import os
+
+        if float(atoms.positions[0, 0]) > 5:
+            os._exit(3)
+        super().calculate(atoms, properties, system_changes)

@@ -98,3 +98,21 @@ def test_slurm_job_script_limits_threads():
     assert "export OMP_NUM_THREADS=1" in script and "#SBATCH" in script and "--nworkers 4" in script
     with pytest.raises(ComputeError, match="cores and memory"):
         jobqueue_cluster(ComputeSettings(backend="dask", dask={"cluster": "pbs"}))
+
+
+def test_a_crashing_worker_is_recorded_and_the_pool_restarts(tmp_path):
+    settings = LabelSettings(labeler="ase", options={"calculator": "_fake_calculators:CrashingLJ",
+                                                      "kwargs": {"marker_dir": str(tmp_path)}})
+    lab = make_labeler(settings)
+    store = FrameStore.open(tmp_path / "frames.db")
+    frames = _frames()[2:]
+    crash = frames[0].copy()
+    crash.positions[:, 0] += 6.0
+    hs = store.add_many([crash] + frames, composition_id="c")
+    store.request(hs, lab.level_of_theory)
+    with LocalPool(workers=1, max_in_flight=1) as pool:
+        summary = run_labelling(store, LabelerSpec(settings.model_dump_json()), lab.level_of_theory, pool,
+                                max_attempts=2)
+    rec = store.label_record(hs[0], lab.level_of_theory)
+    assert rec.status == FAILED and rec.attempts == 2 and "worker error" in rec.reason
+    assert summary.done == 3 and store.status_counts(lab.level_of_theory)[DONE] == 3

@@ -277,7 +277,12 @@ class FrameStore:
         ``task`` other than single_point requests a strategy job (reference MD, relaxation) on the frame."""
         if not level_of_theory:
             raise StoreError("a level of theory is needed to request labels")
-        have = {r.frame_hash for r in self.label_records(level_of_theory, task)}
+        hashes = list(hashes)
+        if len(hashes) > 20:  # one query for many, one small query each for a few
+            have = {r.frame_hash for r in self.label_records(level_of_theory, task)}
+        else:
+            have = {h for h in hashes
+                    if self._db.count(kind="label", lot=level_of_theory, task=task, frame_hash=h) > 0}
         n = 0
         with self.transaction():
             for h in hashes:
