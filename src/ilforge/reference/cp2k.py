@@ -109,8 +109,16 @@ def _scf_input(ot: bool, eps_scf: float, outer_max_scf: int) -> str:
 """
 
 
+_SWITCHES = {"ON", "OFF", "T", "F", "TRUE", "FALSE", ".TRUE.", ".FALSE.", "YES", "NO"}
+
+
+def _switch(params) -> bool:
+    return params is None or str(params).strip().upper() in _SWITCHES
+
+
 def merge_inputs(*texts: str) -> str:
-    """Merge CP2K input snippets into one input: sections with the same name and parameters are
+    """Merge CP2K input snippets into one input: sections with the same name and parameters (or
+    an on/off switch as parameter: a later ``&SMEAR OFF`` turns an earlier ``&SMEAR ON`` off) are
     merged recursively; a keyword of a later snippet replaces the same keyword of an earlier one."""
     from ase.calculators.cp2k import parse_input
 
@@ -119,8 +127,11 @@ def merge_inputs(*texts: str) -> str:
             key = kw.split()[0].upper()
             a.keywords = [k for k in a.keywords if k.split()[0].upper() != key] + [kw]
         for sb in b.subsections:
-            same = [sa for sa in a.subsections if sa.name == sb.name and sa.params == sb.params]
+            same = [sa for sa in a.subsections if sa.name == sb.name and (sa.params == sb.params or (
+                _switch(sa.params) and _switch(sb.params)))]
             if same:
+                if sb.params is not None:
+                    same[0].params = sb.params
                 merge(same[0], sb)
             else:
                 a.subsections.append(sb)
