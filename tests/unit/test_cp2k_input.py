@@ -12,7 +12,7 @@ def test_default_input_pbe_d3bj_ot():
                    "/usr/share/cp2k/dftd3.dat"):
         assert needle in inp, needle
     assert inp.count("&FORCE_EVAL") == 1 and inp.count("&SCF\n") + inp.count("&SCF ") <= 1
-    assert "&OT" not in lab.input_template(isolated=True) and "&SMEAR ON" in lab.input_template(isolated=True)
+    assert "MINIMIZER CG" in lab.input_template(isolated=True) and "PRECONDITIONER FULL_ALL" in lab.input_template(True)
     assert "DFTD3" not in CP2KLabeler(dispersion=None).input_template()
 
 

@@ -54,9 +54,9 @@ def _d3_input(kind: str, functional: str, data_dir: str) -> str:
 """
 
 
-def _isolated_scf_input(eps_scf: float) -> str:
-    """Diagonalisation with Fermi smearing and Broyden mixing: OT stalls on the degenerate open
-    shells of free atoms."""
+def _isolated_scf_input(eps_scf: float, outer_max_scf: int) -> str:
+    """OT with conjugate gradients and the FULL_ALL preconditioner: converges the open shells of
+    free atoms (O triplet, H doublet) where DIIS and diagonalisation with smearing oscillate."""
     return f"""
 &FORCE_EVAL
   &DFT
@@ -66,18 +66,14 @@ def _isolated_scf_input(eps_scf: float) -> str:
     &SCF
       SCF_GUESS ATOMIC
       EPS_SCF {eps_scf:g}
-      ADDED_MOS 4
-      &DIAGONALIZATION ON
-        ALGORITHM STANDARD
-      &END DIAGONALIZATION
-      &MIXING
-        METHOD BROYDEN_MIXING
-        ALPHA 0.2
-      &END MIXING
-      &SMEAR ON
-        METHOD FERMI_DIRAC
-        ELECTRONIC_TEMPERATURE [K] 300
-      &END SMEAR
+      &OT ON
+        MINIMIZER CG
+        PRECONDITIONER FULL_ALL
+      &END OT
+      &OUTER_SCF ON
+        MAX_SCF {outer_max_scf}
+        EPS_SCF {eps_scf:g}
+      &END OUTER_SCF
     &END SCF
   &END DFT
 &END FORCE_EVAL
@@ -151,8 +147,8 @@ class CP2KLabeler(Labeler):
     transformation (else diagonalisation). max_scf, outer_max_scf, eps_scf: SCF limits and
     convergence (Hartree). charge: total charge (e). uks, multiplicity: spin treatment.
     extra_input: raw CP2K input merged into the generated one. isolated_input: raw input merged
-    for isolated atoms/ions only (their SCF: diagonalisation, Broyden mixing, Fermi smearing; open
-    shells of free atoms can need tuning here, e.g. a larger MAX_SCF or other mixing).
+    for isolated atoms/ions only (their SCF: OT with CG minimiser and FULL_ALL preconditioner,
+    unrestricted for open shells).
     command: the CP2K shell executable.
     """
 
@@ -206,7 +202,7 @@ class CP2KLabeler(Labeler):
 
     def input_template(self, isolated: bool = False) -> str:
         """The CP2K input merged into ASE's generated input (D3, SCF/OT, ``extra_input``)."""
-        scf = _isolated_scf_input(self.eps_scf) if isolated else _scf_input(self.ot, self.eps_scf, self.outer_max_scf)
+        scf = _isolated_scf_input(self.eps_scf, self.outer_max_scf) if isolated else _scf_input(self.ot, self.eps_scf, self.outer_max_scf)
         parts = [scf,
                  f"&FORCE_EVAL\n&DFT\n&MGRID\nREL_CUTOFF [Ry] {self.rel_cutoff_Ry:g}\n&END MGRID\n&END DFT\n&END FORCE_EVAL"]
         if self.dispersion:
