@@ -202,7 +202,10 @@ class CP2KLabeler(Labeler):
 
     def input_template(self, isolated: bool = False) -> str:
         """The CP2K input merged into ASE's generated input (D3, SCF/OT, ``extra_input``)."""
-        scf = _isolated_scf_input(self.eps_scf, self.outer_max_scf) if isolated else _scf_input(self.ot, self.eps_scf, self.outer_max_scf)
+        if isolated:
+            scf = _isolated_scf_input(self.eps_scf, self.outer_max_scf)
+        else:
+            scf = _scf_input(self.ot, self.eps_scf, self.outer_max_scf)
         parts = [scf,
                  f"&FORCE_EVAL\n&DFT\n&MGRID\nREL_CUTOFF [Ry] {self.rel_cutoff_Ry:g}\n&END MGRID\n&END DFT\n&END FORCE_EVAL"]
         if self.dispersion:
