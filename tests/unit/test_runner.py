@@ -116,3 +116,15 @@ def test_a_crashing_worker_is_recorded_and_the_pool_restarts(tmp_path):
     rec = store.label_record(hs[0], lab.level_of_theory)
     assert rec.status == FAILED and rec.attempts == 2 and "worker error" in rec.reason
     assert summary.done == 3 and store.status_counts(lab.level_of_theory)[DONE] == 3
+
+
+def test_dask_abort_cancels_tasks(tmp_path):
+    pytest.importorskip("distributed")
+    import time
+
+    ex = make_executor(ComputeSettings(backend="dask", workers=1, dask={"cluster": "local"}))
+    futs = [ex.submit(time.sleep, 30) for _ in range(3)]
+    t0 = time.perf_counter()
+    ex.abort()
+    assert time.perf_counter() - t0 < 20
+    assert all(f.status in ("cancelled", "lost", "error") or f.cancelled() for f in futs)

@@ -47,6 +47,7 @@ class DaskExecutor:
             logging.getLogger("distributed").setLevel(logging.WARNING)
         self.settings = settings
         self.max_in_flight = settings.in_flight
+        self._pending: set = set()
         self._cluster = None
         d = settings.dask
         env = thread_env(settings.threads_per_worker)
@@ -69,18 +70,24 @@ class DaskExecutor:
         log.info("dask client: %s", self._client)
 
     def submit(self, fn, *args):
-        return self._client.submit(fn, *args, pure=False)
+        fut = self._client.submit(fn, *args, pure=False)
+        self._pending.add(fut)
+        return fut
 
-    @staticmethod
-    def wait_first(futures) -> set:
+    def wait_first(self, futures) -> set:
         from distributed import wait
 
-        return set(wait(futures, return_when="FIRST_COMPLETED").done)
+        done = set(wait(futures, return_when="FIRST_COMPLETED").done)
+        self._pending -= done
+        return done
 
     def abort(self) -> None:
+        """Cancel every task not finished and close the client (and the cluster ilforge started)."""
         try:
-            self._client.cancel(list(self._client.futures.values()) if hasattr(self._client, "futures") else [])
+            if self._pending:
+                self._client.cancel(list(self._pending))
         finally:
+            self._pending.clear()
             self.close()
 
     def close(self) -> None:
