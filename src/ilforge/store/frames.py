@@ -523,6 +523,8 @@ class FrameStore:
                         f"(CLI: --level-of-theory) or set info['{keys.LEVEL_OF_THEORY}'] in the file"
                     )
                 if a.info.get(keys.CONFIG_TYPE) == keys.CT_ISOLATED_ATOM:
+                    if not lot:
+                        raise StoreError(f"{path}: IsolatedAtom frame {i} has no level of theory; give level_of_theory=")
                     if len(a) != 1 or keys.REF_ENERGY not in a.info:
                         raise StoreError(f"{path}: IsolatedAtom frame {i} must hold one atom and {keys.REF_ENERGY}")
                     self.set_isolated_energy(lot, a, a.get_chemical_symbols()[0], float(a.info[keys.REF_ENERGY]),
