@@ -130,6 +130,8 @@ def _uninterrupted(work: Path, workers: int) -> dict[str, float]:
     assert counts["done"] == summary.done
     # every worker process ran tblite with one OpenMP thread
     assert set(summary.workers.values()) == {"1"} and len(summary.workers) == workers
+    if sys.platform.startswith("linux"):
+        assert summary.max_threads == 1  # tblite and BLAS ran single-threaded
     return {f.info[keys.FRAME_HASH]: f.info[keys.REF_ENERGY] for f in FrameStore.open(work / "frames.db").labelled_frames(LOT)}
 
 

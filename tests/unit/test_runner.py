@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 from ase import Atoms
@@ -13,6 +16,8 @@ from ilforge.engine.tasks import LabelerSpec
 from ilforge.reference.registry import make_labeler
 from ilforge.reference.settings import LabelSettings
 from ilforge.store.frames import DONE, FAILED, FrameStore
+
+_OMP = os.environ.get("OMP_NUM_THREADS")
 
 
 def _frames():
@@ -56,6 +61,9 @@ def test_local_pool_retries_and_records_failures(tmp_path):
         summary = run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=3)
     _check(store, lab.level_of_theory, hs, summary)
     assert set(summary.workers.values()) == {"1"}  # OMP_NUM_THREADS=1 in every worker
+    if sys.platform.startswith("linux"):
+        assert summary.max_threads == 1  # and no OpenMP/BLAS thread pool was started
+    assert "OMP_NUM_THREADS" not in os.environ or os.environ["OMP_NUM_THREADS"] == _OMP  # restored
     # a rerun has nothing to do
     with LocalPool(workers=1) as pool:
         assert run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=3).submitted == 0

@@ -1,7 +1,7 @@
 """A local pool of worker processes (spawned, not forked) for labelling tasks.
 
-Workers start with their thread limits set (``OMP_NUM_THREADS`` etc. = ``threads_per_worker``)
-before any numerical library loads, ignore SIGINT (the parent handles Ctrl-C and stops them),
+Workers start with their thread limits set (``OMP_NUM_THREADS`` etc. = ``threads_per_worker``) in
+the environment they are spawned with, so before any numerical library loads, ignore SIGINT (the parent handles Ctrl-C and stops them),
 and on Linux die with their parent (``PR_SET_PDEATHSIG``), so a SIGKILL of ``ilforge label``
 leaves no orphaned workers. A worker that crashes (segfault in a Fortran library) breaks the
 pool; the pool is restarted on the next submit and the frames in flight are recorded as failed
@@ -14,10 +14,11 @@ import concurrent.futures as cf
 import ctypes
 import logging
 import multiprocessing as mp
+import os
 import signal
 import sys
 
-from ilforge.engine.threads import apply_thread_env
+from ilforge.engine.threads import THREAD_VARS, apply_thread_env, thread_env
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +43,34 @@ class LocalPool:
         self.threads_per_worker = int(threads_per_worker)
         self.max_in_flight = max_in_flight or 2 * self.workers
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._saved_env: dict | None = None
 
     def _ensure(self) -> cf.ProcessPoolExecutor:
         if self._pool is not None and getattr(self._pool, "_broken", False):
             log.warning("a worker process died; restarting the pool")
             self._kill()
         if self._pool is None:
+            # the limits must be in the environment the workers start with: numpy's OpenBLAS sizes its
+            # thread pool when it loads, before any initializer runs; they stay set while the pool lives
+            # (workers are spawned on demand) and are restored when it closes
+            if self._saved_env is None:
+                self._saved_env = {k: os.environ.get(k) for k in THREAD_VARS}
+                os.environ.update(thread_env(self.threads_per_worker))
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=mp.get_context("spawn"),
                 initializer=_init_worker, initargs=(self.threads_per_worker,),
             )
         return self._pool
+
+    def _restore_env(self) -> None:
+        if self._saved_env is None:
+            return
+        for k, v in self._saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self._saved_env = None
 
     def submit(self, fn, *args):
         return self._ensure().submit(fn, *args)
@@ -77,11 +95,13 @@ class LocalPool:
     def abort(self) -> None:
         """Stop at once (Ctrl-C): cancel queued tasks and kill the workers; work in flight is lost."""
         self._kill()
+        self._restore_env()
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        self._restore_env()
 
     def __enter__(self):
         return self

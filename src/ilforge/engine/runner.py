@@ -37,6 +37,7 @@ class RunSummary:
     label_s: float = 0.0  # sum of the workers' labelling times
     store_s: float = 0.0  # time spent writing results to the store
     workers: dict = field(default_factory=dict)  # pid -> OMP_NUM_THREADS seen in that worker
+    max_threads: int = 0  # most threads any worker process had after a task (Linux)
 
 
 def make_executor(settings: ComputeSettings):
@@ -86,6 +87,7 @@ def run_labelling(
                     res = TaskResult(False, reason=f"worker error: {type(exc).__name__}: {exc}", retryable=True)
                 if res.worker:
                     summary.workers[res.worker.get("pid")] = res.worker.get("OMP_NUM_THREADS")
+                    summary.max_threads = max(summary.max_threads, res.worker.get("threads") or 0)
                 summary.label_s += res.seconds
                 ts = time.perf_counter()
                 if res.ok:

@@ -71,12 +71,31 @@ def get_labeler(spec: LabelerSpec):
 
 
 def run_task(spec: LabelerSpec, task: str, atoms) -> TaskResult:
-    """Label ``atoms`` (single point) or run a strategy job from it; never raises for a failed label."""
+    """Label ``atoms`` (single point) or run a strategy job from it; never raises for a failed label.
+    ``result.worker`` records the worker's pid, OMP_NUM_THREADS and thread count after the task."""
+    t0 = time.perf_counter()
+    worker = {"pid": os.getpid(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    try:
+        return _run(spec, task, atoms, worker, t0)
+    finally:
+        worker["threads"] = _thread_count()
+
+
+def _thread_count() -> int | None:
+    """Threads of this process now (Linux /proc), to check the OpenMP/BLAS limits took effect."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _run(spec: LabelerSpec, task: str, atoms, worker: dict, t0: float) -> TaskResult:
     from ilforge.reference import strategies
     from ilforge.reference.base import LabelError
 
-    t0 = time.perf_counter()
-    worker = {"pid": os.getpid(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
     try:
         labeler = get_labeler(spec)
         kind, params = parse_task(task)
