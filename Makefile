@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ilforge-installed
 DEMO_DIR ?= demo-work
 
-.PHONY: setup test test-slow demo clean
+.PHONY: setup cp2k test test-slow demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) cp2k
+
+# Debian's CP2K (cp2k_shell.psmp, basis sets and potentials in /usr/share/cp2k) for the cp2k
+# labeler. Idempotent: nothing happens when cp2k_shell.psmp is already on PATH; a machine without
+# apt-get (or without root) gets a message instead of a failure.
+cp2k:
+	@if command -v cp2k_shell.psmp >/dev/null 2>&1; then \
+		echo "cp2k: $$(command -v cp2k_shell.psmp) present"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y cp2k; \
+	else \
+		echo "cp2k: cp2k_shell.psmp not found; install CP2K (Debian/Ubuntu: sudo apt-get install cp2k) for the cp2k labeler"; \
+	fi
 
 test: setup
 	$(PY) -m pytest -m "not slow" -q

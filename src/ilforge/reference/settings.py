@@ -7,13 +7,72 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class LabelSettings(BaseModel):
-    """Which labeler produces reference energies, forces and stress, and its options."""
-
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class RattleStrategy(_Strict):
+    """Copies of selected frames with every atom displaced by a Gaussian of ``stdev_A`` (Å) per coordinate."""
+
+    copies: int = Field(0, ge=0, description="rattled copies per selected frame (0: off)")
+    stdev_A: float = Field(0.05, gt=0, description="standard deviation of the displacement, Å")
+    frames_per_composition: int = Field(0, ge=0, description="how many selected frames get copies (0: all)")
+
+
+class VolumeScanStrategy(_Strict):
+    """Isotropic volume changes of selected frames; molecules move rigidly with their centre of mass."""
+
+    percent: list[float] = Field(default_factory=list, description="volume changes in %, e.g. [-4, -2, 2, 4]")
+    frames_per_composition: int = Field(1, ge=0, description="how many selected frames are scanned (0: all)")
+
+
+class ReferenceMDStrategy(_Strict):
+    """Short MD at the reference level from classical frames (Langevin, NVT), keeping every k-th step:
+    non-equilibrated frames, which the papers found to improve the data."""
+
+    steps: int = Field(0, ge=0, description="MD steps per run (0: off); e.g. 50")
+    keep_every: int = Field(10, ge=1, description="keep every k-th step as a labelled frame")
+    timestep_fs: float = Field(0.5, gt=0, description="time step, fs")
+    temperature_K: float | None = Field(None, gt=0, description="thermostat temperature, K (default: the frame's)")
+    friction_per_fs: float = Field(0.01, gt=0, description="Langevin friction, 1/fs")
+    frames_per_composition: int = Field(1, ge=0, description="how many selected frames start a run (0: all)")
+
+
+class RelaxStrategy(_Strict):
+    """A few optimisation steps (BFGS, fixed cell) at the reference level, keeping every k-th step."""
+
+    steps: int = Field(0, ge=0, description="optimisation steps per frame (0: off); e.g. 5")
+    keep_every: int = Field(1, ge=1, description="keep every k-th step as a labelled frame")
+    fmax_eV_A: float = Field(0.05, gt=0, description="stop early below this maximum force, eV/Å")
+    frames_per_composition: int = Field(1, ge=0, description="how many selected frames are relaxed (0: all)")
+
+
+class StrategySettings(_Strict):
+    """The papers' data strategies; each runs through the same labeler and store."""
+
+    rattle: RattleStrategy = Field(default_factory=RattleStrategy)
+    volume_scan: VolumeScanStrategy = Field(default_factory=VolumeScanStrategy)
+    reference_md: ReferenceMDStrategy = Field(default_factory=ReferenceMDStrategy)
+    relax: RelaxStrategy = Field(default_factory=RelaxStrategy)
+
+
+class LabelSettings(_Strict):
+    """Which labeler produces reference energies, forces and stress, and its options."""
+
     labeler: Literal["xtb", "cp2k", "espresso", "classical", "ase"] = "xtb"
-    method: str | None = Field(None, description="e.g. GFN1-xTB, GFN2-xTB (xtb); PBE (cp2k)")
-    options: dict[str, Any] = Field(default_factory=dict, description="labeler-specific settings, passed through")
+    method: str | None = Field(None, description="e.g. GFN1-xTB, GFN2-xTB (xtb); PBE (cp2k, espresso)")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="labeler-specific settings, passed to its constructor (see docs/labelling.md)",
+    )
     max_attempts: int = Field(3, ge=1, description="tries per frame before it is marked failed")
-    frames_per_composition: int = Field(20, ge=0, description="how many sampled frames to label per composition")
+    frames_per_composition: int = Field(
+        20, ge=0, description="how many sampled frames to label per composition, evenly spaced (0: all)"
+    )
+    config_types: list[str] | None = Field(
+        None, description="label only sampled frames of these config types (default: all)"
+    )
+    isolated_atoms: bool = Field(True, description="compute isolated-atom energies (E0s) of every element")
+    isolated_ions: bool = Field(False, description="compute energies of every isolated ion of the recipe")
+    seed: int | None = Field(None, description="seed of rattles and reference MD (default: the recipe's seed)")
+    strategies: StrategySettings = Field(default_factory=StrategySettings)

@@ -1,0 +1,64 @@
+"""``ilforge label RECIPE --workdir DIR``: reference labels for the project's frames."""
+
+from __future__ import annotations
+
+import argparse
+
+VERB = "label"
+HELP = "label frames with the reference method (xTB, CP2K, QE, classical, ASE), resumably, in parallel"
+ORDER = 40
+DESCRIPTION = (
+    "Label the frames of DIR/frames.db and DIR/boxes/*.extxyz (plus the recipe's data strategies) with "
+    "labels.labeler at its level of theory. Results are written as they arrive: interrupt at any time and "
+    "run the same command again to continue."
+)
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("recipe", help="recipe.yaml")
+    parser.add_argument("--workdir", required=True, help="project directory (holds frames.db, boxes/)")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (overrides the compute file)")
+    parser.add_argument("--compute", default=None, help="compute.yaml: local pool or Dask (see docs/labelling.md)")
+    parser.add_argument("--retry-failed", action="store_true", help="reset failed frames and try them again")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ilforge.engine.compute import load_compute
+    from ilforge.recipe import load_recipe
+    from ilforge.reference.labelling import label_project
+    from ilforge.store.frames import DONE, FAILED, PENDING
+
+    recipe = load_recipe(args.recipe)
+    compute = load_compute(args.compute, args.workers)
+    bar = None
+
+    def progress(summary, total):
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="frame", desc="labelling", disable=args.no_progress, smoothing=0.1)
+        bar.update(1)
+        bar.set_postfix(done=summary.done, failed=summary.failed, retries=summary.failed_attempts, refresh=False)
+
+    try:
+        plan, summary, counts = label_project(recipe, args.workdir, compute, recipe_path=args.recipe,
+                                              retry_failed=args.retry_failed, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"level of theory: {plan.level_of_theory}")
+    print(f"selected {plan.selected} sampled frames; {plan.new_requests} new label requests, {plan.jobs} strategy jobs")
+    if plan.isolated:
+        print("isolated energies (eV): " + ", ".join(f"{k} {v:.4f}" for k, v in plan.isolated.items()))
+    if plan.isolated_error:
+        print(f"warning: isolated energies failed: {plan.isolated_error}")
+    rate = summary.done / summary.wall_s * 60 if summary.wall_s > 0 else 0.0
+    print(f"this run: {summary.done} done, {summary.failed} failed for good, {summary.failed_attempts} failed "
+          f"attempts, {summary.new_frames} frames from strategies, {summary.wall_s:.1f} s ({rate:.1f} tasks/min)")
+    print(f"store: {counts[DONE]} labelled, {counts[PENDING]} pending, {counts[FAILED]} failed "
+          f"(`--retry-failed` to try failed frames again)")
+    return 0 if summary.failed == 0 else 1
+

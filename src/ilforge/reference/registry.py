@@ -1,0 +1,66 @@
+"""Labeler names of the recipe (``labels.labeler``) -> labeler classes, imported lazily.
+
+A labeler is built with :func:`make_labeler`: when its class defines
+``from_settings(settings, recipe, workdir)`` (a classmethod) that is used (the classical labeler
+needs the recipe's force field); otherwise ``cls(method=..., **options)`` when ``method`` is set,
+else ``cls(**options)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+from ilforge.errors import IlforgeError, RecipeError
+from ilforge.reference.base import Labeler
+
+#: name -> "module:Class"
+LABELERS = {
+    "xtb": "ilforge.reference.xtb:XTBLabeler",
+    "cp2k": "ilforge.reference.cp2k:CP2KLabeler",
+    "espresso": "ilforge.reference.espresso:EspressoLabeler",
+    "ase": "ilforge.reference.ase_calc:ASECalculatorLabeler",
+    "classical": "ilforge.reference.classical:ClassicalLabeler",
+}
+
+
+def labeler_class(name: str) -> type[Labeler]:
+    """The class registered under ``name``. For a module without the named class, the one
+    :class:`Labeler` subclass the module defines is used."""
+    try:
+        path = LABELERS[name]
+    except KeyError:
+        raise RecipeError(f"labels.labeler: unknown labeler {name!r}; choose one of {sorted(LABELERS)}") from None
+    mod_name, cls_name = path.split(":")
+    try:
+        mod = importlib.import_module(mod_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == mod_name:
+            raise IlforgeError(f"labeler {name!r} ({mod_name}) is not available in this installation") from None
+        raise
+    cls = getattr(mod, cls_name, None)
+    if cls is None:
+        found = [c for _, c in inspect.getmembers(mod, inspect.isclass)
+                 if issubclass(c, Labeler) and c is not Labeler and c.__module__ == mod_name]
+        if len(found) != 1:
+            raise IlforgeError(f"{mod_name} defines {len(found)} labeler classes; expected {cls_name}")
+        cls = found[0]
+    return cls
+
+
+def make_labeler(settings, recipe=None, workdir=None) -> Labeler:
+    """Build the labeler of ``settings`` (a :class:`LabelSettings`)."""
+    cls = labeler_class(settings.labeler)
+    if hasattr(cls, "from_settings"):
+        return cls.from_settings(settings, recipe, workdir)
+    kwargs = dict(settings.options)
+    if settings.method is not None:
+        kwargs["method"] = settings.method
+    try:
+        inspect.signature(cls).bind(**kwargs)
+    except TypeError as exc:
+        params = [p for p in inspect.signature(cls).parameters if p not in ("self", "kwargs")]
+        raise RecipeError(
+            f"labels.options: {exc} for labeler {settings.labeler!r}; accepted settings: {params}"
+        ) from None
+    return cls(**kwargs)
