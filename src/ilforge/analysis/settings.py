@@ -23,6 +23,9 @@ class AnalysisSettings(BaseModel):
     msd_fit_window_ps: tuple[float, float] | None = None
     viscosity_Pa_s: float | None = Field(None, description="for the Yeh-Hummer correction (else the experimental value when known)")
     n_blocks: int = Field(5, ge=2)
+    experiment_system: str | None = Field(
+        None, description="name in the experimental tables to compare with (default: matched by composition, e.g. EMIM_BF4)"
+    )
     skip_ps: float = Field(0.0, ge=0, description="production time discarded at the start")
     sq_experiment: str | None = Field(None, description="two-column file q (1/Å), S(q) for the R-factor")
     sq_rmax_A: float | None = Field(None, gt=0, description="RDF cutoff for S(q); default half the box")

@@ -72,3 +72,11 @@ def experimental_density(counts: dict[str, int], temperature_K: float) -> tuple[
         extrap = "" if lo <= temperature_K <= hi else f", linearly extrapolated beyond {lo:g}-{hi:g} K"
         return entry.density_g_cm3(temperature_K), f"experiment ({entry.name}: {entry.citation}{extrap})"
     return None
+
+
+def experiment_system(counts: dict[str, int]) -> str | None:
+    """Name of the liquid in the experimental tables whose composition matches ``counts`` (e.g. ``EMIM_BF4``), or None."""
+    for entry in density_table():
+        if entry.matches(counts):
+            return entry.name
+    return None

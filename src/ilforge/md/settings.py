@@ -60,6 +60,9 @@ class MDSettings(BaseModel):
     equilibration_ps: float = Field(1.0, ge=0)
     production_ps: float = Field(5.0, ge=0)
     temperatures_K: list[float] | None = Field(None, description="default: the recipe's temperatures")
+    compositions: list[str | float] | None = Field(
+        None, description="compositions (ids or scan values) run by `ilforge run` (default: the training compositions, else all)"
+    )
     pressures_bar: list[float] = Field(default_factory=lambda: [1.0])
     save_every_steps: int = Field(10, ge=1)
     friction_per_ps: float = Field(1.0, gt=0, description="Langevin friction")

@@ -1,0 +1,60 @@
+"""`ilforge run`: every stage from recipe to report, skipping what is done."""
+
+from __future__ import annotations
+
+import time
+
+VERB = "run"
+ORDER = 0
+HELP = "run the whole pipeline (plan ... report), resuming after any interruption"
+DESCRIPTION = (
+    "Runs plan, build, sample, label, train, validate, md, analyze and report in order. A stage whose "
+    "recipe sections and upstream stages did not change since it last finished is skipped; an "
+    "interrupted stage is redone, keeping what it had finished (boxes, labels, models, MD checkpoints)."
+)
+
+
+def register(p) -> None:
+    p.add_argument("recipe", help="recipe YAML file")
+    p.add_argument("--workdir", required=True, help="project directory (created if missing)")
+    p.add_argument("--only", help="comma-separated stages to run (their upstream stages must be done)")
+    p.add_argument("--force", help="comma-separated stages to rerun even if up to date")
+    p.set_defaults(func=run)
+
+
+def _split(text):
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+
+
+def run(args) -> int:
+    from ilforge.pipeline import run_stages
+    from ilforge.recipe import load_recipe
+    from ilforge.stages import STAGES
+    from ilforge.workdir import init_workdir
+
+    recipe = load_recipe(args.recipe)
+    workdir = init_workdir(args.workdir, args.recipe)
+    t0 = time.time()
+    width = max(len(s.name) for s in STAGES)
+
+    def event(name, what, state):
+        if what == "skip":
+            print(f"[{name:<{width}}] up to date, skipped", flush=True)
+        elif what == "start":
+            print(f"[{name:<{width}}] running ...", flush=True)
+        elif what == "done":
+            print(f"[{name:<{width}}] done in {state.wall_s:.1f} s", flush=True)
+        elif what == "fail":
+            print(f"[{name:<{width}}] FAILED: {state.error}", flush=True)
+
+    state = run_stages(recipe, workdir, STAGES, only=_split(args.only), force=_split(args.force), on_event=event)
+    print(f"\nfinished in {time.time() - t0:.0f} s")
+    report = state.get("report")
+    if report and report.status == "done":
+        print(f"report: {report.summary.get('report')}")
+    md = state.get("md")
+    if md and md.summary.get("stopped"):
+        print("MD runs stopped by a monitor:")
+        for s in md.summary["stopped"]:
+            print(f"  {s}")
+    return 0

@@ -1,0 +1,268 @@
+"""The project report: one self-contained ``<workdir>/report.html`` built from what the stages
+left in the workdir (recipe.yaml, frames.db, models/, md/, results/*.json). Each section is a
+small function returning a :class:`~ilforge.report.html.Section`, or None when its data do not
+exist yet (e.g. no transferability study), so a partial project still gets a report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
+from ilforge.report.plots import figure_png, line_plot, new_figure
+
+log = logging.getLogger(__name__)
+
+REPORT = "report.html"
+
+
+def _json(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _png(path) -> bytes | None:
+    p = Path(path)
+    return p.read_bytes() if p.is_file() else None
+
+
+def recipe_section(wd: Path) -> Section | None:
+    path = wd / "recipe.yaml"
+    if not path.is_file():
+        return None
+    blocks: list = [Preformatted(path.read_text())]
+    plan = _json(wd / "results" / "plan.json")
+    if plan:
+        blocks.append(Paragraph(" ".join(plan["messages"])))
+        rows = [["species", ", ".join(plan["species"])], ["constraints", "; ".join(plan["constraints"])],
+                ["required compositions C", plan["required_compositions"]], ["training", ", ".join(plan["training"]) or "-"],
+                ["spans targets", "yes" if plan["spans_targets"] else "no"],
+                ["undetermined", "; ".join(plan["undetermined"]) or "-"], ["recommended", ", ".join(plan["recommended"])]]
+        blocks.append(Table(["composition plan", ""], rows, "ilforge plan: rank analysis of the compositions"))
+    return Section("recipe", "Recipe and composition plan", blocks)
+
+
+def data_section(wd: Path) -> Section | None:
+    db = wd / "frames.db"
+    if not db.is_file():
+        return None
+    from ilforge import keys
+    from ilforge.store.frames import FrameStore
+
+    store = FrameStore.open(db)
+    rows = []
+    for lot in store.levels_of_theory():
+        frames = store.labelled_frames(level_of_theory=lot)
+        counts = Counter((a.info.get(keys.COMPOSITION_ID), a.info.get(keys.CONFIG_TYPE)) for a in frames)
+        for (comp, ct), n in sorted(counts.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]))):
+            rows.append([lot, comp, ct, n])
+        status = store.status_counts(lot)
+        rows.append([lot, "(all)", "status", ", ".join(f"{k} {v}" for k, v in sorted(status.items()))])
+    blocks: list = [Paragraph(f"{len(store)} frames in the store ({db.name}).")]
+    if rows:
+        blocks.append(Table(["level of theory", "composition", "config type", "labelled frames"], rows))
+    return Section("data", "Data set", blocks)
+
+
+def _training_curve(model_dir: Path) -> bytes | None:
+    logs = sorted(model_dir.glob("**/results/*_train.txt"))
+    if not logs:
+        return None
+    series = {}
+    for k, path in enumerate(logs):
+        ep, e, f = [], [], []
+        for line in path.read_text().splitlines():
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if d.get("mode") == "eval" and d.get("epoch") is not None and "mae_f" in d:
+                ep.append(d["epoch"])
+                e.append(1000 * d.get("mae_e_per_atom", np.nan))
+                f.append(1000 * d["mae_f"])
+        if ep:
+            tag = "" if len(logs) == 1 else f" (member {k})"
+            series[f"energy MAE / meV/atom{tag}"] = (ep, e)
+            series[f"force MAE / meV/Å{tag}"] = (ep, f)
+    if not series:
+        return None
+    return line_plot(series, "epoch", "validation error", "Training curve", logy=True)
+
+
+def training_section(wd: Path) -> Section | None:
+    model_dir = wd / "models" / "mace"
+    infos = sorted(model_dir.glob("**/model.json"))
+    if not infos:
+        return None
+    rows = []
+    for p in infos:
+        info = json.loads(p.read_text())
+        m = info.get("metrics_valid") or {}
+        rows.append([p.parent.name, info.get("level_of_theory"), info.get("n_train"), info.get("e0s", {}).get("method"),
+                     m.get("energy_mae_meV_atom"), m.get("forces_mae_meV_A"), (info.get("timings_s") or {}).get("train")])
+    blocks: list = [Table(["model", "level of theory", "training frames", "E0s", "valid E MAE / meV/atom",
+                           "valid F MAE / meV/Å", "training time / s"], rows)]
+    png = _training_curve(model_dir)
+    if png:
+        blocks.append(Figure(png, "Validation errors during training (from mace-torch's training log)"))
+    return Section("training", "Training", blocks)
+
+
+def errors_section(wd: Path) -> Section | None:
+    res = _json(wd / "results" / "validate_mace.json") or _json(wd / "results" / "validate_mace_committee.json")
+    if not res:
+        return None
+
+    def row(name, b):
+        return [name, b["n_frames"], b["energy_mae_meV_atom"], b["energy_rmse_meV_atom"], b["forces_mae_meV_A"],
+                b["forces_rmse_meV_A"], b.get("stress_mae_meV_A3", "-")]
+
+    rows = [row("overall", res["overall"])]
+    for key in ("by_composition_id", "by_temperature_K", "by_config_type"):
+        for g, b in (res.get(key) or {}).items():
+            rows.append(row(f"{key[3:]} = {g}", b))
+    blocks: list = [Table(["group", "frames", "E MAE / meV/atom", "E RMSE", "F MAE / meV/Å", "F RMSE", "S MAE / meV/Å³"], rows,
+                          f"held-out test frames, level of theory {res.get('level_of_theory')}")]
+    fe = res["overall"].get("forces_by_element") or {}
+    if fe:
+        blocks.append(Table(["element", "F MAE / meV/Å", "F RMSE / meV/Å"], [[el, v["mae_meV_A"], v["rmse_meV_A"]] for el, v in fe.items()]))
+    for p in res.get("plots", []):
+        png = _png(p)
+        if png:
+            blocks.append(Figure(png, Path(p).stem.replace("_", " ")))
+    return Section("errors", "Test errors", blocks)
+
+
+def transfer_section(wd: Path) -> Section | None:
+    res = _json(wd / "results" / "transfer.json")
+    if not res:
+        return None
+    comps = res["compositions"]
+    rows = []
+    for k, s in enumerate(res["training_sets"]):
+        rows.append([s["name"], "yes" if s.get("spans_targets") else "no"] + [res["energy_mae_meV_atom"][k][j] for j in range(len(comps))])
+    blocks: list = [Table(["training set", "spans"] + comps, rows, "energy MAE / meV/atom per test composition")]
+    for name in ("transfer_energy_mae.png", "transfer_forces_mae.png"):
+        png = _png(wd / "results" / name)
+        if png:
+            blocks.append(Figure(png, name.removesuffix(".png").replace("_", " ")))
+    return Section("transfer", "Transferability across compositions", blocks)
+
+
+def md_section(wd: Path) -> Section | None:
+    runs = _json(wd / "results" / "md.json")
+    if not runs:
+        return None
+    rows = []
+    for r in runs:
+        st = r["state"]
+        rows.append([r["composition_id"], st.get("temperature_K"), st.get("pressure_bar"), r["status"],
+                     f"{r['steps_done']}/{r['steps_total']}", r.get("atom_steps_per_s"), r.get("problem") or "-"])
+    blocks: list = [Table(["composition", "T / K", "P / bar", "status", "steps", "atom-steps/s", "stopped because"], rows)]
+    series = {}
+    for comp_dir in sorted((wd / "md").glob("*")):
+        doc = _json(wd / "results" / f"analysis_{comp_dir.name}.json")
+        for run in (doc or {}).get("runs", []):
+            d = run.get("density")
+            if d and "time_ps" in d:
+                series[f"{comp_dir.name} {run.get('temperature_K')} K"] = (d["time_ps"], d["density_g_cm3"])
+    if series:
+        blocks.append(Figure(line_plot(series, "time / ps", "density / g cm$^{-3}$", "Density during production"), "density time series"))
+    return Section("md", "MLIP MD stability", blocks)
+
+
+def properties_section(wd: Path) -> Section | None:
+    files = sorted((wd / "results").glob("compare_*.json"))
+    if not files:
+        return None
+    rows, cites = [], []
+    for f in files:
+        doc = json.loads(f.read_text())
+        for r in doc["rows"]:
+            cite = r.get("citation")
+            if cite and cite not in cites:
+                cites.append(cite)
+            ref = f"[{cites.index(cite) + 1}]" if cite else "-"
+            rel = f"{100 * r['rel_error']:+.1f} %" if r.get("rel_error") is not None else "-"
+            pred = f"{r['predicted']:.4g}" + (f" ± {r['predicted_err']:.2g}" if r.get("predicted_err") else "")
+            rows.append([f.stem.removeprefix("compare_"), doc.get("system") or "-", f"{r['property']} {r.get('label') or ''}".strip(),
+                         r.get("T_K"), pred, r["experiment"] if r["experiment"] is not None else "-", rel, ref])
+    blocks: list = [Table(["composition", "system", "property", "T / K", "MLIP", "experiment", "error", "ref."], rows)]
+    for k, c in enumerate(cites):
+        blocks.append(Paragraph(f"[{k + 1}] {c}"))
+    for f in sorted((wd / "results").glob("analysis_*.json")):
+        doc = json.loads(f.read_text())
+        for run in doc.get("runs", []):
+            for s, D in ((run.get("diffusion") or {}).get("D_m2_s") or {}).items():
+                blocks.append(Paragraph(f"{f.stem.removeprefix('analysis_')} at {run.get('temperature_K')} K: D({s}) = {D:.3e} m²/s"
+                                        + ("" if run["diffusion"]["diffusive"][s] else " (MSD not yet diffusive: run longer)")))
+    return Section("properties", "Properties vs experiment", blocks)
+
+
+def structure_section(wd: Path) -> Section | None:
+    blocks: list = []
+    for f in sorted((wd / "results").glob("analysis_*.json")):
+        comp = f.stem.removeprefix("analysis_")
+        doc = json.loads(f.read_text())
+        for run in doc.get("runs", [])[:1]:
+            rdfs = run.get("rdf") or {}
+            if rdfs:
+                series = {name: (g["r_A"], g["g"]) for name, g in rdfs.items()}
+                blocks.append(Figure(line_plot(series, "r / Å", "g(r)", f"RDFs, {comp}"), f"radial distribution functions ({comp})"))
+                rows = [[name, g.get("cn_cutoff", g.get("cn_first_min")), g.get("cutoff_A", g.get("first_min_r_A"))] for name, g in rdfs.items()]
+                blocks.append(Table(["pair", "coordination number", "within r / Å"], rows))
+            diff = run.get("diffusion") or {}
+            if diff.get("msd_A2"):
+                series = {s: (diff["lag_ps"][1:], np.asarray(m)[1:]) for s, m in diff["msd_A2"].items()}
+                blocks.append(Figure(line_plot(series, "lag / ps", "MSD / Å$^2$", f"Centre-of-mass MSD, {comp}", logx=True, logy=True),
+                                     f"mean-squared displacements ({comp})"))
+            sq = run.get("sq")
+            if sq:
+                fig, ax = new_figure()
+                ax.plot(sq["q_A"], sq["S"], label="MLIP")
+                if sq.get("q_exp_A"):
+                    ax.plot(sq["q_exp_A"], sq["S_exp"], "k.", ms=3, label="experiment")
+                ax.set_xlabel("q / Å$^{-1}$")
+                ax.set_ylabel("S(q)")
+                ax.legend()
+                rf = f", R = {sq['R_factor']:.3f}" if sq.get("R_factor") is not None else ""
+                blocks.append(Figure(figure_png(fig), f"X-ray structure factor ({comp}{rf})"))
+    return Section("structure", "Structure and transport", blocks) if blocks else None
+
+
+SECTIONS = [recipe_section, data_section, training_section, errors_section, transfer_section, md_section,
+            properties_section, structure_section]
+
+
+def build_sections(workdir: str | Path) -> list[Section]:
+    wd = Path(workdir)
+    out = []
+    for make in SECTIONS:
+        sec = make(wd)
+        if sec is not None:
+            out.append(sec)
+    return out
+
+
+def write_report(workdir: str | Path) -> Path:
+    """Write ``<workdir>/report.html`` (atomically) and return its path."""
+    wd = Path(workdir)
+    name = wd.resolve().name
+    try:
+        import yaml
+
+        name = (yaml.safe_load((wd / "recipe.yaml").read_text()) or {}).get("name", name)
+    except (OSError, ValueError, AttributeError):
+        pass
+    html = render_html(f"ilforge report: {name}", build_sections(wd),
+                       subtitle=f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from {wd.resolve()}")
+    path = wd / REPORT
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(html)
+    tmp.replace(path)
+    return path
