@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ilforge-installed
 DEMO_DIR ?= demo-work
 
-.PHONY: setup cp2k test test-slow demo clean
+.PHONY: setup system-packages test test-slow demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,18 +16,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[all,dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) cp2k
+setup: $(STAMP) system-packages
 
-# Debian's CP2K (cp2k_shell.psmp, basis sets and potentials in /usr/share/cp2k) for the cp2k
-# labeler. Idempotent: nothing happens when cp2k_shell.psmp is already on PATH; a machine without
-# apt-get (or without root) gets a message instead of a failure.
-cp2k:
-	@if command -v cp2k_shell.psmp >/dev/null 2>&1; then \
-		echo "cp2k: $$(command -v cp2k_shell.psmp) present"; \
+# Debian packages: cp2k (cp2k_shell.psmp, basis sets and potentials in /usr/share/cp2k) for the
+# cp2k labeler, chromium for the report's browser test. Idempotent: nothing happens when the
+# programs are on PATH; a machine without apt-get (or without root) gets a message instead of a
+# failure, and the tests that need them skip with that reason.
+system-packages:
+	@missing=""; \
+	command -v cp2k_shell.psmp >/dev/null 2>&1 || missing="$$missing cp2k"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then \
+		echo "system packages present: cp2k, chromium"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y cp2k; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	else \
-		echo "cp2k: cp2k_shell.psmp not found; install CP2K (Debian/Ubuntu: sudo apt-get install cp2k) for the cp2k labeler"; \
+		echo "not installed:$$missing (Debian/Ubuntu: sudo apt-get install$$missing); tests that need them will skip"; \
 	fi
 
 test: setup
@@ -36,9 +40,10 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow -q
 
-demo: setup
-	$(VENV)/bin/ilforge plan examples/emim_bf4.yaml
-	$(VENV)/bin/ilforge build examples/emim_bf4.yaml --workdir $(DEMO_DIR)
+# The embedded example end to end (plan, build, sample, label, train, validate, md, analyze,
+# report) on a laptop CPU; rerunning it resumes, skipping finished stages.
+demo: $(STAMP)
+	$(VENV)/bin/ilforge run examples/emim_bf4.yaml --workdir $(DEMO_DIR)
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache
