@@ -79,17 +79,36 @@ def xtb_isolated(species: Species, method: str = "GFN2-xTB", cache_dir: Path | N
         mol = species.rdkit_mol()
         if AllChem.EmbedMolecule(mol, randomSeed=seed + 1) != 0:
             raise ForceFieldError(f"species {species.name}: RDKit could not embed a 3D geometry from {species.smiles!r}")
-        try:
+        start = mol.GetConformer().GetPositions()
+        try:  # UFF pre-optimisation, unless it crushes atoms together (hypervalent centres)
             AllChem.UFFOptimizeMolecule(mol, maxIters=500)
-        except Exception:  # noqa: BLE001 - UFF pre-optimisation is optional
+            uff = mol.GetConformer().GetPositions()
+            from scipy.spatial.distance import pdist
+
+            if pdist(uff).min() > 0.9:
+                start = uff
+        except Exception:  # noqa: BLE001 - the pre-optimisation is optional
             pass
-        at = Atoms(list(species.symbols), positions=mol.GetConformer().GetPositions())
+        at = Atoms(list(species.symbols), positions=start)
         uhf = _unpaired(mol)
-        at.calc = TBLite(method=method, charge=float(species.charge), multiplicity=uhf + 1, verbosity=0)
-        opt = BFGS(at, logfile=None)
-        converged = opt.run(fmax=0.01, steps=1000)
+        converged = False
+        for etemp in (300.0, 1000.0):  # a warmer electronic temperature rescues hard SCF cases
+            at.positions = start
+            at.calc = TBLite(
+                method=method, charge=float(species.charge), multiplicity=uhf + 1, verbosity=0,
+                electronic_temperature=etemp, max_iterations=500,
+            )
+            try:
+                converged = BFGS(at, logfile=None).run(fmax=0.01, steps=1000)
+                break
+            except Exception as exc:  # noqa: BLE001 - tblite raises RuntimeError-like errors on SCF failure
+                log.warning("xTB optimisation of %s at electronic temperature %g K failed: %s", species.name, etemp, exc)
+        else:
+            raise ForceFieldError(f"species {species.name}: the xTB optimisation failed (SCF did not converge)")
         if not converged:
             log.warning("xTB optimisation of %s did not reach fmax 0.01 eV/Å in 1000 steps", species.name)
+        if at.calc.parameters.get("electronic_temperature", 300.0) != 300.0:
+            at.calc = TBLite(method=method, charge=float(species.charge), multiplicity=uhf + 1, verbosity=0, max_iterations=500)
         q = np.asarray(at.calc.get_property("charges", at), dtype=float)
         data = {"positions_A": at.positions.tolist(), "charges_e": q.tolist(), "energy_eV": float(at.get_potential_energy())}
         # the partial charges must sum to the formal charge
