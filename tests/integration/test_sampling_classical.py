@@ -110,3 +110,39 @@ def test_sample_npt_moves_the_box_with_a_stable_seed(clandp, tmp_path):
     assert len(set(np.round(prod, 6))) > 2  # the barostat keeps moving the box in production
     window = [d for t, d in zip(meta["times_ps"], meta["densities_g_cm3"]) if t >= meta["production_start_ps"] - 1e-9]
     assert meta["mean_density_g_cm3"] == pytest.approx(np.mean(window), rel=1e-12)
+
+
+def test_generic_forcefield_nvt_keeps_molecules_intact(tmp_path):
+    """Li+/EMIM+/PF6- with the generic force field (UFF + GFN2-xTB): a short NVT run keeps every
+    molecule intact and the frames carry the generic force field's name."""
+    pytest.importorskip("tblite")
+    from ase.io import write
+
+    from ilforge.forcefields.assign import templates_for
+    from ilforge.sample.runner import molecules_intact, sample_recipe
+
+    recipe = recipe_from_dict({
+        "name": "gen",
+        "seed": 5,
+        "components": {"LiPF6": {"Li": 1, "PF6": 1}, "EMIM_PF6": {"EMIM": 1, "PF6": 1}},
+        "box": {"ion_pairs": 4},
+        "temperatures_K": [400.0],
+        "compositions": [{"id": "x0.50", "fractions": {"LiPF6": 0.5, "EMIM_PF6": 0.5}}],
+        "forcefield": {"type": "generic", "charge_scale": 0.8},
+        "sampling": {"timestep_fs": 0.5, "equilibration_ps": 0.5, "production_ps": 1.0, "interval_ps": 0.5,
+                     "report_interval_ps": 0.25, "ensemble": "nvt", "platform": "CPU"},
+    })
+    t = templates_for(["Li", "EMIM", "PF6"], recipe.library(), recipe.forcefield, cache_dir=tmp_path / "cache" / "generic_ff")
+    box = grid_box(t, ["Li", "PF6", "EMIM", "PF6"] * 2, cell_A=16.0, spacing_A=8.0, seed=2)
+    box.info[keys.TEMPERATURE_K] = 400.0
+    (tmp_path / "boxes").mkdir()
+    write(tmp_path / "boxes" / "x0.50_400K.extxyz", box)
+    (s,) = sample_recipe(recipe, tmp_path)
+    from ase.io import read
+
+    frames = read(s.path, ":")
+    assert len(frames) == 2
+    for f in frames:
+        assert f.info[keys.FORCEFIELD].startswith("generic-UFF-GFN2-xTB")
+        assert molecules_intact(f, t, tolerance_A=0.4)
+        assert sorted(set(f.arrays[keys.MOL_SPECIES])) == ["EMIM", "Li", "PF6"]
