@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ilforge.analysis.settings import AnalysisSettings
 from ilforge.chem.mixture import Composition, component_charge, counts_from_fractions, formula_units_for_atoms, net_charge
@@ -41,11 +41,11 @@ class _Strict(BaseModel):
 class SpeciesDef(_Strict):
     """A species not in the library (or overriding nothing: names must be new), given by SMILES."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_()\-]+$")
-    smiles: str
-    charge: int
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_()\-]+$", description="new name, used in components and counts")
+    smiles: str = Field(description="SMILES with explicit formal charges, e.g. CCC[NH3+]")
+    charge: int = Field(description="formal charge, e; must equal the SMILES' total formal charge")
     kind: str | None = Field(None, description="cation, anion or neutral (default: from the charge)")
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list, description="other names accepted for it")
 
 
 class BoxSpec(_Strict):
@@ -75,9 +75,9 @@ class BoxSpec(_Strict):
 class CompositionSpec(_Strict):
     """One composition: molar ``fractions`` of components, or explicit species ``counts``."""
 
-    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]+$")
-    fractions: dict[str, float] | None = None
-    counts: dict[str, int] | None = None
+    id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]+$", description="name of the composition (default: from its content)")
+    fractions: dict[str, float] | None = Field(None, description="component -> molar fraction (sum 1)")
+    counts: dict[str, int] | None = Field(None, description="species -> number of molecules (neutral in total)")
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -89,9 +89,9 @@ class CompositionSpec(_Strict):
 class ScanSpec(_Strict):
     """Compositions x * component + (1 - x) * balance for each x in ``values``; ids ``x{value:.2f}``."""
 
-    component: str
-    balance: str
-    values: list[float] = Field(min_length=1)
+    component: str = Field(description="component whose molar fraction is x")
+    balance: str = Field(description="component making up 1 - x")
+    values: list[float] = Field(min_length=1, description="the x values, each in [0, 1]")
 
     @model_validator(mode="after")
     def _range(self):
@@ -109,28 +109,37 @@ def scan_id(x: float) -> str:
 class Recipe(_Strict):
     """A whole recipe. Stage sections (forcefield, sampling, labels, training, md, analysis) are optional."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
-    seed: int = 0
-    species: list[SpeciesDef] = Field(default_factory=list)
-    components: dict[str, dict[str, int]] = Field(min_length=1)
-    box: BoxSpec
-    temperatures_K: list[float] = Field(default_factory=lambda: [298.15], min_length=1)
-    pressure_bar: float = 1.0
-    scan: ScanSpec | None = None
-    compositions: list[CompositionSpec] = Field(default_factory=list)
-    training_compositions: list[str | float] = Field(default_factory=list)
-    forcefield: ForceFieldSettings = Field(default_factory=ForceFieldSettings)
-    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
-    labels: LabelSettings = Field(default_factory=LabelSettings)
-    training: TrainingSettings = Field(default_factory=TrainingSettings)
-    md: MDSettings = Field(default_factory=MDSettings)
-    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$", description="project name (letters, digits, _ . -)")
+    seed: int = Field(0, description="seed of every random choice (packing, sampling, splits, training)")
+    species: list[SpeciesDef] = Field(default_factory=list, description="species beyond the library, by SMILES")
+    components: dict[str, dict[str, int]] = Field(
+        min_length=1, description="neutral formula units: name -> {species: stoichiometry}, e.g. LiPF6: {Li: 1, PF6: 1}"
+    )
+    box: BoxSpec = Field(description="size of every box (and optional density override)")
+    temperatures_K: list[float] = Field(default_factory=lambda: [298.15], min_length=1, description="temperatures, K")
+    pressure_bar: float = Field(1.0, description="pressure of NPT stages, bar")
+    scan: ScanSpec | None = Field(None, description="compositions x*component + (1-x)*balance, ids x0.00 ...")
+    compositions: list[CompositionSpec] = Field(default_factory=list, description="explicit compositions")
+    training_compositions: list[str | float] = Field(
+        default_factory=list, description="ids (or scan values) of the training compositions"
+    )
+    forcefield: ForceFieldSettings = Field(default_factory=ForceFieldSettings, description="classical force field")
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings, description="classical MD sampling")
+    labels: LabelSettings = Field(default_factory=LabelSettings, description="reference labels")
+    training: TrainingSettings = Field(default_factory=TrainingSettings, description="MLIP training")
+    md: MDSettings = Field(default_factory=MDSettings, description="MLIP molecular dynamics")
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="property analyses")
+
+    @field_validator("temperatures_K")
+    @classmethod
+    def _positive_temperatures(cls, value: list[float]) -> list[float]:
+        bad = [t for t in value if t <= 0]
+        if bad:
+            raise ValueError(f"temperatures must be positive (kelvin), got {bad}")
+        return value
 
     @model_validator(mode="after")
-    def _temperatures(self):
-        bad = [t for t in self.temperatures_K if t <= 0]
-        if bad:
-            raise ValueError(f"temperatures_K must be positive (kelvin), got {bad}")
+    def _some_compositions(self):
         if not self.compositions and self.scan is None:
             raise ValueError("give `compositions:` (a list) or `scan:` (component, balance, values)")
         return self

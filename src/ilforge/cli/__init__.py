@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     except IlforgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed
+        return 0
     except KeyboardInterrupt:
         print("interrupted: completed work is kept; run the same command again to resume.", file=sys.stderr)
         return 130

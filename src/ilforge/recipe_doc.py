@@ -1,0 +1,82 @@
+"""Generate the recipe reference (docs/recipe.md) from the pydantic models of :mod:`ilforge.recipe`.
+
+Run ``python -m ilforge.recipe_doc > docs/recipe.md``; a test checks the file is up to date.
+"""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from ilforge.recipe import Recipe
+
+HEADER = """# Recipe reference
+
+Generated from the pydantic models in `src/ilforge/recipe.py` and the stage settings
+(`python -m ilforge.recipe_doc > docs/recipe.md`; a test keeps it in step with the code).
+A recipe is YAML; unknown keys are errors. Quantities carry their unit in the key name.
+`ilforge init NAME` writes an annotated example; `examples/` holds complete ones.
+"""
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin is None:
+        return getattr(annotation, "__name__", str(annotation)).replace("NoneType", "null")
+    args = ", ".join(_type_name(a) for a in typing.get_args(annotation))
+    name = getattr(origin, "__name__", str(origin)).replace("UnionType", "union").replace("Union", "union")
+    if name == "Literal":
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
+    return f"{name}[{args}]"
+
+
+def _default(field) -> str:
+    if field.default_factory is not None:
+        try:
+            value = field.default_factory()
+        except TypeError:
+            return "(computed)"
+        return "{...}" if isinstance(value, BaseModel) else repr(value)
+    if field.default is PydanticUndefined:
+        return "**required**"
+    return repr(field.default)
+
+
+def _nested_model(annotation):
+    for a in (annotation, *typing.get_args(annotation)):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a
+        for b in typing.get_args(a):
+            if isinstance(b, type) and issubclass(b, BaseModel):
+                return b
+    return None
+
+
+def _section(model: type[BaseModel], title: str, seen: set) -> list[str]:
+    lines = [f"## `{title}`", ""]
+    doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+    if doc:
+        lines += [doc, ""]
+    lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
+    nested = []
+    for name, field in model.model_fields.items():
+        desc = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `{name}` | `{_type_name(field.annotation)}` | `{_default(field)}` | {desc} |")
+        sub = _nested_model(field.annotation)
+        if sub is not None and sub not in seen:
+            seen.add(sub)
+            nested.append((sub, f"{title}.{name}" if title != "recipe" else name))
+    lines.append("")
+    for sub, sub_title in nested:
+        lines += _section(sub, sub_title, seen)
+    return lines
+
+
+def recipe_reference_markdown() -> str:
+    return HEADER + "\n" + "\n".join(_section(Recipe, "recipe", {Recipe})) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(recipe_reference_markdown(), end="")

@@ -1,0 +1,68 @@
+"""Resumability of the stage runner: skip what is done, redo what changed or failed."""
+
+import pytest
+
+from ilforge.errors import IlforgeError
+from ilforge.pipeline import Stage, load_state, run_stages, stage_status
+from ilforge.recipe import recipe_from_dict
+
+RECIPE = {
+    "name": "t",
+    "components": {"S": {"EMIM": 1, "BF4": 1}},
+    "box": {"ion_pairs": 2},
+    "compositions": [{"id": "n", "fractions": {"S": 1.0}}],
+}
+
+
+def make_stages(calls, fail_at=None):
+    def runner(name):
+        def run(recipe, workdir):
+            calls.append(name)
+            if name == fail_at:
+                raise RuntimeError("boom")
+            return {"ran": name}
+
+        return run
+
+    return [
+        Stage("build", ("components", "box"), runner("build")),
+        Stage("label", ("labels",), runner("label")),
+        Stage("train", ("training",), runner("train")),
+    ]
+
+
+def test_second_run_skips_everything(tmp_path):
+    calls = []
+    r = recipe_from_dict(RECIPE)
+    run_stages(r, tmp_path, make_stages(calls))
+    run_stages(r, tmp_path, make_stages(calls))
+    assert calls == ["build", "label", "train"]
+    assert load_state(tmp_path)["train"].summary == {"ran": "train"}
+
+
+def test_changed_section_reruns_that_stage_and_downstream(tmp_path):
+    calls = []
+    run_stages(recipe_from_dict(RECIPE), tmp_path, make_stages(calls))
+    changed = recipe_from_dict({**RECIPE, "labels": {"labeler": "xtb", "method": "GFN2-xTB"}})
+    assert [s for _, s, _ in stage_status(changed, tmp_path, make_stages([]))] == ["done", "stale", "stale"]
+    run_stages(changed, tmp_path, make_stages(calls))
+    assert calls == ["build", "label", "train", "label", "train"]
+
+
+def test_failure_is_recorded_and_resumed(tmp_path):
+    calls = []
+    r = recipe_from_dict(RECIPE)
+    with pytest.raises(RuntimeError):
+        run_stages(r, tmp_path, make_stages(calls, fail_at="label"))
+    st = load_state(tmp_path)
+    assert st["build"].status == "done" and st["label"].status == "failed" and "boom" in st["label"].error
+    run_stages(r, tmp_path, make_stages(calls))
+    assert calls == ["build", "label", "label", "train"]
+
+
+def test_only_requires_upstream(tmp_path):
+    r = recipe_from_dict(RECIPE)
+    with pytest.raises(IlforgeError, match="must run before train"):
+        run_stages(r, tmp_path, make_stages([]), only=["train"])
+    with pytest.raises(IlforgeError, match="unknown stage 'nope'"):
+        run_stages(r, tmp_path, make_stages([]), force=["nope"])
