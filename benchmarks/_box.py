@@ -14,6 +14,14 @@ from ase import Atoms
 from ilforge import keys, units
 
 
+def default_clandp() -> Path:
+    """``$ILFORGE_SHARED_DATA/clandp``, else ``<repo>/../shared/data/clandp`` (as tests/conftest.py)."""
+    import os
+
+    base = Path(os.environ.get("ILFORGE_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+    return base / "clandp"
+
+
 def _packmol() -> str:
     import shutil
     import sys

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _box import packmol_box  # noqa: E402
+from _box import default_clandp, packmol_box  # noqa: E402
 
 from ilforge.chem.species import load_library  # noqa: E402
 from ilforge.forcefields.clandp import clandp_template  # noqa: E402
@@ -52,7 +52,7 @@ def plain_openmm(system, positions_nm, box_nm, n_steps: int, temperature: float,
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="ilforge sampler vs plain OpenMM, ns/day")
-    ap.add_argument("--clandp", default="/work/shared/data/clandp")
+    ap.add_argument("--clandp", default=str(default_clandp()), help="CL&P directory (il.ff + molecule files)")
     ap.add_argument("--pairs", type=int, default=100)
     ap.add_argument("--ps", type=float, default=2.0, help="simulated time per measurement, ps")
     ap.add_argument("--repeats", type=int, default=2)

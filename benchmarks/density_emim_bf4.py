@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from _box import packmol_box  # noqa: E402
+from _box import default_clandp, packmol_box  # noqa: E402
 
 from ilforge.chem.species import load_library  # noqa: E402
 from ilforge.forcefields.clandp import clandp_template  # noqa: E402
@@ -32,7 +32,7 @@ EXPERIMENT_G_CM3 = 1.280
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clandp", default=str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "clandp"))
+    ap.add_argument("--clandp", default=str(default_clandp()), help="CL&P directory (il.ff + molecule files)")
     ap.add_argument("--pairs", type=int, default=100)
     ap.add_argument("--equil-ps", type=float, default=100.0)
     ap.add_argument("--prod-ps", type=float, default=200.0)
@@ -45,8 +45,6 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="density_emim_bf4.json")
     a = ap.parse_args(argv)
     clandp = Path(a.clandp)
-    if not clandp.is_dir():
-        clandp = Path("/work/shared/data/clandp")
     lib = load_library()
     t = {s: clandp_template(lib.get(s), clandp) for s in ("EMIM", "BF4")}
     box = packmol_box(t, {"EMIM": a.pairs, "BF4": a.pairs}, 1.1, seed=a.seed)
