@@ -80,3 +80,24 @@ def test_stress_equals_one_component_strain_derivative_and_forces_rotate(setup):
     l2 = lab_e.label(rc)
     assert l2.energy == pytest.approx(labels.energy, rel=1e-8)
     assert np.allclose(l2.forces, labels.forces @ rot.T, atol=1e-5)
+
+
+def test_labeler_from_recipe_uses_the_recipe_forcefield(setup, shared_data):
+    from ilforge.recipe import recipe_from_dict
+
+    t, atoms = setup
+    recipe = recipe_from_dict({
+        "name": "t",
+        "components": {"EMIM_BF4": {"EMIM": 1, "BF4": 1}},
+        "box": {"ion_pairs": 2},
+        "compositions": [{"id": "neat", "fractions": {"EMIM_BF4": 1.0}}],
+        "forcefield": {"type": "clandp", "path": str(shared_data / "clandp"), "charge_scale": 0.7, "cutoff_A": 7.5},
+    })
+    lab = ClassicalLabeler.from_recipe(recipe, compute_stress=False)
+    assert lab.level_of_theory == "classical:CL&P(q*0.7);cutoff=7.5A"
+    direct = ClassicalLabeler(t, "x", charge_scale=0.7, cutoff_A=7.5, compute_stress=False)
+    assert lab.label(atoms).energy == pytest.approx(direct.label(atoms).energy, rel=1e-10)
+    with pytest.raises(Exception, match="mol_id"):
+        bare = atoms.copy()
+        del bare.arrays["mol_id"]
+        lab.label(bare)
