@@ -19,6 +19,7 @@ Molecule files: ``.zmat`` (name line, z-matrix lines ``idx name [ib r [ia θ [id
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -115,8 +116,6 @@ class ForceFieldDB:
         """
         ti, tj, tk, tl = types
         outer = [(0, ti), (1, tj), (3, tl)]
-        import itertools
-
         for perm in itertools.permutations(outer):
             key = (perm[0][1], perm[1][1], tk, perm[2][1])
             if key in self.impropers:
