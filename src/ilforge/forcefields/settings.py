@@ -24,4 +24,10 @@ class ForceFieldSettings(BaseModel):
     )
     charge_scale: float = Field(0.8, gt=0, le=1.0, description="factor on all partial charges (0.7-0.8 for sampling)")
     cutoff_A: float = Field(12.0, gt=0, description="real-space cutoff of LJ and Coulomb, Å")
-    constraints: Literal["none", "hbonds"] = Field("none", description="constrain X-H bonds (allows 2 fs steps)")
+    constraints: Literal["none", "hbonds", "cons"] = Field(
+        "none", description="constrain X-H bonds (hbonds, allows 2 fs steps) or the bonds marked `cons` in the .ff file"
+    )
+    ewald_tolerance: float = Field(1e-5, gt=0, lt=1, description="relative accuracy of PME forces (OpenMM)")
+    generic_method: Literal["GFN2-xTB", "GFN1-xTB"] = Field(
+        "GFN2-xTB", description="xTB method for geometry and charges of the generic force field"
+    )

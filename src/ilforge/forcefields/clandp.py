@@ -1,0 +1,181 @@
+"""CL&P / OPLS-AA parameters of a species from an fftool-format directory (il.ff + molecule files).
+
+The molecule file of a species comes from ``forcefield.molecule_files`` or the species library's
+``clandp`` field (relative to ``forcefield.path``). Its atoms are matched onto the species' atoms
+by graph isomorphism (:mod:`.matching`), so box atoms need not follow the file's order.
+Angles and proper dihedrals are generated from the bond graph; impropers are those listed in a
+``.zmat`` (``improper i j k l``, central atom third), or, when the file lists none, found for
+every atom with three neighbours whose types match an IMPROPER entry (as fftool does).
+Single-atom ions without a molecule file (Li+, K+, ...) use the il.ff atom named as the element.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ilforge.chem.species import Species
+from ilforge.forcefields.clandp_reader import (
+    ForceFieldDB,
+    ForceFieldError,
+    MoleculeFile,
+    element_of,
+    read_ff,
+    read_molecule,
+)
+from ilforge.forcefields.matching import match_atoms
+from ilforge.forcefields.template import MoleculeTemplate
+
+log = logging.getLogger(__name__)
+
+FORCEFIELD_NAME = "CL&P"
+
+
+@functools.lru_cache(maxsize=16)
+def _read_ff_cached(path: str, mtime: float) -> ForceFieldDB:
+    return read_ff(path)
+
+
+def load_ff(path: Path) -> ForceFieldDB:
+    """The ``.ff`` database at ``path`` (cached per file and modification time)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ForceFieldError(f"force-field file {path} not found; set forcefield.path to the CL&P directory")
+    return _read_ff_cached(str(path.resolve()), path.stat().st_mtime)
+
+
+def molecule_file_for(species: Species, directory: Path, overrides: dict[str, str] | None = None) -> Path | None:
+    """Path of the molecule file of ``species``: recipe override, else the library's ``clandp`` entry."""
+    overrides = overrides or {}
+    name = overrides.get(species.name) or next((overrides[a] for a in species.aliases if a in overrides), None)
+    name = name or species.clandp
+    return (Path(directory) / name) if name else None
+
+
+def clandp_template(
+    species: Species, directory: Path, overrides: dict[str, str] | None = None, ff_name: str = "il.ff"
+) -> MoleculeTemplate:
+    """Parametrise ``species`` with CL&P; raises :class:`ForceFieldError` naming missing types."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ForceFieldError(
+            f"CL&P directory {directory} not found; set forcefield.path to a directory with il.ff and molecule files"
+        )
+    mfile = molecule_file_for(species, directory, overrides)
+    if mfile is None:
+        if species.n_atoms == 1:
+            db = load_ff(directory / ff_name)
+            sym = species.symbols[0]
+            if sym not in db.atoms:
+                raise ForceFieldError(
+                    f"species {species.name}: no molecule file and no atom type {sym!r} in {db.path}; "
+                    f"add one or give forcefield.molecule_files.{species.name}"
+                )
+            mol = MoleculeFile(db.path, species.name, [sym], np.zeros((1, 3)), [], [], ff_name)
+            return _template_from_file(species, mol, db)
+        raise ForceFieldError(
+            f"species {species.name}: no CL&P molecule file known; give forcefield.molecule_files.{species.name} "
+            f"(a .zmat/.xyz in {directory}) or use forcefield.type: generic"
+        )
+    if not mfile.is_file():
+        raise ForceFieldError(f"species {species.name}: molecule file {mfile} not found")
+    mol0 = read_molecule(mfile)
+    ff_path = mfile.parent / (mol0.ff_file or ff_name)
+    if not ff_path.is_file():
+        ff_path = directory / ff_name
+    db = load_ff(ff_path)
+    mol = read_molecule(mfile, db) if mfile.suffix == ".xyz" else mol0
+    return _template_from_file(species, mol, db)
+
+
+def _template_from_file(species: Species, mol: MoleculeFile, db: ForceFieldDB) -> MoleculeTemplate:
+    where = f"species {species.name} ({mol.path.name})"
+    missing = sorted({nm for nm in mol.names if nm not in db.atoms})
+    if missing:
+        raise ForceFieldError(f"{where}: atom types {missing} are not in the ATOMS section of {db.path}")
+    atypes = [db.atoms[nm] for nm in mol.names]
+    file_symbols = [element_of(a) for a in atypes]
+    mapping = match_atoms(species.symbols, species.bonds, file_symbols, mol.bonds, where=where, file_types=mol.names)
+    inv = {j: i for i, j in enumerate(mapping)}  # file index -> species index
+
+    n = species.n_atoms
+    at = [atypes[mapping[i]] for i in range(n)]
+    bt = [a.btype for a in at]
+    bonds_sp = sorted({(min(inv[a], inv[b]), max(inv[a], inv[b])) for a, b in mol.bonds})
+    nbr: list[list[int]] = [[] for _ in range(n)]
+    for i, j in bonds_sp:
+        nbr[i].append(j)
+        nbr[j].append(i)
+
+    errors: list[str] = []
+
+    def collect(fn, *args):
+        try:
+            return fn(*args)
+        except ForceFieldError as exc:
+            errors.append(str(exc).split(" in /")[0])
+            return None
+
+    bonds = []
+    for i, j in bonds_sp:
+        p = collect(db.bond, bt[i], bt[j])
+        if p is not None:
+            bonds.append((i, j, p.r0_A, p.k_kJ_mol_A2, p.constrained))
+    angles = []
+    for j in range(n):
+        for i, k in itertools.combinations(sorted(nbr[j]), 2):
+            p = collect(db.angle, bt[i], bt[j], bt[k])
+            if p is not None:
+                angles.append((i, j, k, p.theta0_deg, p.k_kJ_mol_rad2))
+    torsions = []
+    for j, k in bonds_sp:
+        for i in nbr[j]:
+            if i == k:
+                continue
+            for ll in nbr[k]:
+                if ll in (j, i):
+                    continue
+                p = collect(db.dihedral, bt[i], bt[j], bt[k], bt[ll])
+                if p is not None:
+                    torsions.append((i, j, k, ll, p))
+    impropers = []
+    if mol.impropers:
+        for quad in mol.impropers:
+            q = [inv[a] for a in quad]
+            r = collect(db.improper, tuple(bt[a] for a in q))
+            if r is not None:
+                order, v = r
+                impropers.append((*[q[o] for o in order], v))
+    else:
+        for c in range(n):
+            if len(nbr[c]) != 3:
+                continue
+            a, b, d = nbr[c]
+            try:
+                order, v = db.improper((bt[a], bt[b], bt[c], bt[d]))
+            except ForceFieldError:
+                continue
+            q = [a, b, c, d]
+            impropers.append((*[q[o] for o in order], v))
+    if errors:
+        uniq = list(dict.fromkeys(errors))
+        raise ForceFieldError(f"{where}: " + "; ".join(uniq) + f" (parameters file {db.path})")
+    return MoleculeTemplate(
+        species=species.name,
+        forcefield=FORCEFIELD_NAME,
+        symbols=list(species.symbols),
+        types=[a.name for a in at],
+        masses_amu=[a.mass_amu for a in at],
+        charges_e=[a.charge_e for a in at],
+        sigma_A=[a.sigma_A for a in at],
+        epsilon_kJ_mol=[a.epsilon_kJ_mol for a in at],
+        bonds=bonds,
+        angles=angles,
+        torsions=torsions,
+        impropers=impropers,
+        positions_A=np.asarray(mol.positions_A)[mapping],
+    )

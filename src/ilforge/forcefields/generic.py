@@ -1,0 +1,221 @@
+"""A generic force field for any species given by SMILES: a *sampler*, not a predictive model.
+
+Use it to generate plausible structures of ions nobody has parametrised (then label them with a
+reference method); do not use its densities or transport coefficients as predictions.
+
+Recipe:
+- geometry: RDKit ETKDG conformer (seeded), optimised with GFN2-xTB (tblite, ASE BFGS to
+  fmax 0.01 eV/Å) as an isolated ion with its formal charge;
+- charges: the Mulliken partial charges of that same xTB calculation (tblite's ``charges``;
+  they sum to the formal charge), scaled later by ``forcefield.charge_scale``;
+- bonds: E = (k/2)(r - r0)^2 with k from UFF (Rappé et al., JACS 114 (1992) 10024; RDKit's
+  ``GetUFFBondStretchParams``) and r0 the xTB bond length;
+- angles: E = (k/2)(θ - θ0)^2 with k the UFF angle constant (the curvature at θ0 of UFF's cosine
+  series) and θ0 the xTB angle. UFF's tabulated angles are wrong for hypervalent ions (PF6-
+  comes out tetrahedral), so the xTB geometry defines the minima;
+- torsions: UFF, E = V/2 [1 - cos(n φ0) cos(n φ)] with n, φ0 from the hybridisation of the
+  central atoms (sp3-sp3: n=3, φ0=180°; sp2-sp2: n=2, φ0=180°; sp2-sp3: n=6, φ0=0), V from
+  ``GetUFFTorsionParams`` divided by the number of torsions about the bond, as UFF does;
+- planarity of sp2 centres with three neighbours: one OPLS-type improper (central atom third),
+  E = V2/2 (1 - cos 2φ), with V2 = 1.5 x the UFF inversion constant (``GetUFFInversionParams``);
+  an approximation of UFF's three inversion terms;
+- Lennard-Jones: UFF x_i (well position) and D_i (depth), σ_i = x_i / 2^(1/6), ε_i = D_i, with
+  geometric mixing (UFF's rule, as OPLS). 1-2 and 1-3 pairs are excluded, 1-4 scaled by 0.5.
+xTB results are cached per species (SMILES + method) as JSON under the cache directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ilforge.chem.species import Species
+from ilforge.errors import require
+from ilforge.forcefields.clandp_reader import ForceFieldError
+from ilforge.forcefields.template import MoleculeTemplate
+
+log = logging.getLogger(__name__)
+
+FORCEFIELD_NAME = "generic-UFF-xTB"
+CHARGE_MODEL = "Mulliken (tblite)"
+KCAL_TO_KJ = 4.184
+IMPROPER_FACTOR = 1.5
+
+
+def default_cache_dir() -> Path:
+    """``$ILFORGE_CACHE`` or ``~/.cache/ilforge``, subfolder ``generic_ff``."""
+    base = Path(os.environ.get("ILFORGE_CACHE", Path.home() / ".cache" / "ilforge"))
+    return base / "generic_ff"
+
+
+def _cache_key(smiles: str, charge: int, method: str) -> str:
+    return hashlib.sha256(f"{smiles}|{charge}|{method}|v1".encode()).hexdigest()[:20]
+
+
+def xtb_isolated(species: Species, method: str = "GFN2-xTB", cache_dir: Path | None = None, seed: int = 0) -> dict:
+    """xTB-optimised geometry (Å, species order), Mulliken charges (e) and energy (eV) of the isolated
+    species, cached as JSON. Single atoms: no calculation, charge = formal charge."""
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import AllChem
+
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = cache_dir / f"{species.name}_{_cache_key(species.smiles, species.charge, method)}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if species.n_atoms == 1:
+        data = {"positions_A": [[0.0, 0.0, 0.0]], "charges_e": [float(species.charge)], "energy_eV": None}
+    else:
+        require("tblite", "xtb")
+        from ase import Atoms
+        from ase.optimize import BFGS
+        from tblite.ase import TBLite
+
+        RDLogger.DisableLog("rdApp.*")
+        mol = species.rdkit_mol()
+        if AllChem.EmbedMolecule(mol, randomSeed=seed + 1) != 0:
+            raise ForceFieldError(f"species {species.name}: RDKit could not embed a 3D geometry from {species.smiles!r}")
+        start = mol.GetConformer().GetPositions()
+        try:  # UFF pre-optimisation, unless it crushes atoms together (hypervalent centres)
+            AllChem.UFFOptimizeMolecule(mol, maxIters=500)
+            uff = mol.GetConformer().GetPositions()
+            from scipy.spatial.distance import pdist
+
+            if pdist(uff).min() > 0.9:
+                start = uff
+        except Exception:  # noqa: BLE001 - the pre-optimisation is optional
+            pass
+        at = Atoms(list(species.symbols), positions=start)
+        uhf = _unpaired(mol)
+        converged = False
+        for etemp in (300.0, 1000.0):  # a warmer electronic temperature rescues hard SCF cases
+            at.positions = start
+            at.calc = TBLite(
+                method=method, charge=float(species.charge), multiplicity=uhf + 1, verbosity=0,
+                electronic_temperature=etemp, max_iterations=500,
+            )
+            try:
+                converged = BFGS(at, logfile=None).run(fmax=0.01, steps=1000)
+                break
+            except Exception as exc:  # noqa: BLE001 - tblite raises RuntimeError-like errors on SCF failure
+                log.warning("xTB optimisation of %s at electronic temperature %g K failed: %s", species.name, etemp, exc)
+        else:
+            raise ForceFieldError(f"species {species.name}: the xTB optimisation failed (SCF did not converge)")
+        if not converged:
+            log.warning("xTB optimisation of %s did not reach fmax 0.01 eV/Å in 1000 steps", species.name)
+        if at.calc.parameters.get("electronic_temperature", 300.0) != 300.0:
+            at.calc = TBLite(method=method, charge=float(species.charge), multiplicity=uhf + 1, verbosity=0, max_iterations=500)
+        q = np.asarray(at.calc.get_property("charges", at), dtype=float)
+        data = {"positions_A": at.positions.tolist(), "charges_e": q.tolist(), "energy_eV": float(at.get_potential_energy())}
+        # the partial charges must sum to the formal charge
+        if abs(q.sum() - species.charge) > 1e-3:
+            raise ForceFieldError(f"species {species.name}: xTB charges sum to {q.sum():.4f}, not {species.charge}")
+    data.update({"species": species.name, "smiles": species.smiles, "method": method, "charge_model": CHARGE_MODEL})
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1))
+    return data
+
+
+def _unpaired(mol) -> int:
+    return int(sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms()))
+
+
+def _angle(p, i, j, k) -> float:
+    u, v = p[i] - p[j], p[k] - p[j]
+    c = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def generic_template(species: Species, method: str = "GFN2-xTB", cache_dir: Path | None = None, seed: int = 0) -> MoleculeTemplate:
+    """Parametrise ``species`` with UFF force constants and LJ, xTB geometry and charges."""
+    from rdkit import RDLogger
+    from rdkit.Chem import ChemicalForceFields as cff
+    from rdkit.Chem.rdchem import HybridizationType as Hyb
+
+    RDLogger.DisableLog("rdApp.*")
+    mol = species.rdkit_mol()
+    xtb = xtb_isolated(species, method, cache_dir, seed)
+    pos = np.asarray(xtb["positions_A"], dtype=float)
+    n = species.n_atoms
+    where = f"species {species.name} (generic force field)"
+
+    def need(value, what):
+        if value is None:
+            raise ForceFieldError(f"{where}: UFF has no {what} parameters; RDKit cannot type these atoms")
+        return value
+
+    sigma, eps, types = [], [], []
+    for a in mol.GetAtoms():
+        i = a.GetIdx()
+        x, d = need(cff.GetUFFVdWParams(mol, i, i), f"van der Waals for atom {i} ({a.GetSymbol()})")
+        sigma.append(x / 2 ** (1 / 6))
+        eps.append(d * KCAL_TO_KJ)
+        hyb = str(a.GetHybridization())
+        types.append(f"{a.GetSymbol()}_{hyb}" if a.GetDegree() > 0 else a.GetSymbol())
+    nbr: list[list[int]] = [[] for _ in range(n)]
+    bonds = []
+    for i, j in species.bonds:
+        nbr[i].append(j)
+        nbr[j].append(i)
+        k, _r0 = need(cff.GetUFFBondStretchParams(mol, i, j), f"bond-stretch for atoms {i}-{j} ({types[i]}-{types[j]})")
+        r0 = float(np.linalg.norm(pos[i] - pos[j]))
+        bonds.append((i, j, r0, k * KCAL_TO_KJ, False))
+    angles = []
+    for j in range(n):
+        for a_ in range(len(nbr[j])):
+            for b_ in range(a_ + 1, len(nbr[j])):
+                i, k = nbr[j][a_], nbr[j][b_]
+                ka, _th = need(cff.GetUFFAngleBendParams(mol, i, j, k), f"angle for atoms {i}-{j}-{k} ({types[i]}-{types[j]}-{types[k]})")
+                angles.append((i, j, k, _angle(pos, i, j, k), ka * KCAL_TO_KJ))
+    torsions = []
+    for j, k in species.bonds:
+        hj, hk = mol.GetAtomWithIdx(j).GetHybridization(), mol.GetAtomWithIdx(k).GetHybridization()
+        quads = [(i, j, k, ll) for i in nbr[j] if i != k for ll in nbr[k] if ll not in (j, i)]
+        if not quads:
+            continue
+        if hj == Hyb.SP3 and hk == Hyb.SP3:
+            n_per, sign = 3, 1.0  # V/2 (1 + cos 3φ)
+        elif hj == Hyb.SP2 and hk == Hyb.SP2:
+            n_per, sign = 2, -1.0  # V/2 (1 - cos 2φ)
+        elif {hj, hk} == {Hyb.SP2, Hyb.SP3}:
+            n_per, sign = 6, -1.0  # V/2 (1 - cos 6φ)
+        else:
+            continue  # sp centres and hypervalent atoms: no torsion barrier
+        for i, _, _, ll in quads:
+            v = cff.GetUFFTorsionParams(mol, i, j, k, ll)
+            if v is None or v == 0.0:
+                continue
+            v_kj = v * KCAL_TO_KJ / len(quads)
+            # V/2 [1 + sign cos nφ] = k [1 + cos(nφ - φ0)] with k = V/2, φ0 = 0 (sign +) or π (sign -)
+            torsions.append((i, j, k, ll, n_per, 0.0 if sign > 0 else float(np.pi), v_kj / 2.0))
+    impropers = []
+    for c in range(n):
+        at = mol.GetAtomWithIdx(c)
+        if len(nbr[c]) != 3 or at.GetHybridization() != Hyb.SP2:
+            continue
+        a_, b_, d_ = nbr[c]
+        kinv = cff.GetUFFInversionParams(mol, a_, c, b_, d_)
+        if not kinv:
+            continue
+        impropers.append((a_, b_, c, d_, (0.0, IMPROPER_FACTOR * kinv * KCAL_TO_KJ, 0.0, 0.0)))
+    tmpl = MoleculeTemplate(
+        species=species.name,
+        forcefield=FORCEFIELD_NAME,
+        symbols=list(species.symbols),
+        types=types,
+        masses_amu=[a.GetMass() for a in mol.GetAtoms()],
+        charges_e=[float(q) for q in xtb["charges_e"]],
+        sigma_A=sigma,
+        epsilon_kJ_mol=eps,
+        bonds=bonds,
+        angles=angles,
+        torsions=[],
+        periodic_torsions=torsions,
+        impropers=impropers,
+        positions_A=pos,
+    )
+    return tmpl

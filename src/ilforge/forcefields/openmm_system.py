@@ -1,0 +1,237 @@
+"""Build an OpenMM ``System`` for a box of molecules from :class:`MoleculeTemplate` s.
+
+Box atoms carry ``mol_id`` and ``mol_species`` arrays; the atoms of each molecule, in index order,
+are the species' atoms in RDKit order (what the box builder writes), checked by element.
+
+Forces (OpenMM units: nm, kJ/mol, rad; converted here from the templates' Å and degrees):
+- ``HarmonicBondForce`` E = (k/2)(r - r0)^2 (bonds not constrained), group 0;
+- ``HarmonicAngleForce`` E = (k/2)(θ - θ0)^2, group 1;
+- ``PeriodicTorsionForce`` for OPLS proper dihedrals (group 2) and impropers (group 3), see
+  :func:`ilforge.forcefields.template.opls_to_periodic`;
+- ``NonbondedForce`` for Coulomb only (PME with a real-space cutoff, or plain Coulomb for a
+  non-periodic comparison): per-atom charges scaled by ``charge_scale``; LJ is zero there.
+  1-2 and 1-3 pairs are excluded; 1-4 pairs are exceptions with 0.5 q_i q_j and the 1-4 LJ
+  (σ_ij = sqrt(σ_i σ_j), 0.5 ε_ij, ε_ij = sqrt(ε_i ε_j)), group 4;
+- ``CustomNonbondedForce`` for LJ with geometric mixing (OPLS / CL&P; OpenMM's NonbondedForce
+  would use Lorentz-Berthelot), E = 4 ε_ij [(σ_ij/r)^12 - (σ_ij/r)^6], cut at the cutoff without
+  switching, with the analytic long-range (tail) correction, excluding 1-2, 1-3 and 1-4 pairs,
+  group 5.
+Bonded terms and exceptions use periodic boundary conditions, so wrapped molecules are fine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from ilforge import keys
+from ilforge.errors import IlforgeError, require
+from ilforge.forcefields.template import SCALE_14_COULOMB, SCALE_14_LJ, MoleculeTemplate, opls_to_periodic
+
+log = logging.getLogger(__name__)
+
+A_TO_NM = 0.1
+#: force groups, for energy decomposition
+GROUPS = {"bonds": 0, "angles": 1, "dihedrals": 2, "impropers": 3, "coulomb": 4, "lj": 5}
+
+Nonbonded = Literal["pme", "cutoff_periodic", "cutoff_nonperiodic", "nocutoff"]
+
+
+@dataclass
+class SystemInfo:
+    """Per-atom force-field data of a built System (for ``ff_type`` / ``ff_charge`` arrays and checks)."""
+
+    types: list[str]
+    charges_e: np.ndarray  # scaled charges, e
+    molecules: list[tuple[str, np.ndarray]]  # (species, atom indices) per molecule
+    forcefield: str
+    n_constraints: int
+
+
+def molecules_of(atoms) -> list[tuple[str, np.ndarray]]:
+    """(species, sorted atom indices) of every molecule of ``atoms``, from its mol_id / mol_species arrays."""
+    if keys.MOL_ID not in atoms.arrays or keys.MOL_SPECIES not in atoms.arrays:
+        raise IlforgeError(
+            f"the box has no {keys.MOL_ID!r}/{keys.MOL_SPECIES!r} arrays; build it with `ilforge build` "
+            f"(or set them: one molecule id and species name per atom)"
+        )
+    mol_id = np.asarray(atoms.arrays[keys.MOL_ID])
+    mol_sp = np.asarray(atoms.arrays[keys.MOL_SPECIES])
+    out = []
+    for m in np.unique(mol_id):
+        idx = np.flatnonzero(mol_id == m)
+        sp = set(mol_sp[idx].tolist())
+        if len(sp) != 1:
+            raise IlforgeError(f"molecule {m} has atoms of several species {sorted(sp)}; the box arrays are broken")
+        out.append((sp.pop(), idx))
+    return out
+
+
+def build_system(
+    atoms,
+    templates: dict[str, MoleculeTemplate],
+    charge_scale: float = 1.0,
+    cutoff_A: float = 12.0,
+    constraints: str = "none",
+    nonbonded: Nonbonded = "pme",
+    ewald_tolerance: float = 1e-5,
+    lj_tail: bool = True,
+):
+    """OpenMM System for ``atoms`` (ase.Atoms with mol_id/mol_species) and its :class:`SystemInfo`.
+
+    ``constraints``: ``none``; ``hbonds`` (bonds to H fixed at r0); ``cons`` (bonds marked ``cons``
+    in the force-field file). ``nonbonded``: ``pme`` (production), ``cutoff_periodic`` (reaction
+    field, for tests), ``cutoff_nonperiodic`` / ``nocutoff`` (isolated molecules, plain Coulomb).
+    """
+    mm = require("openmm", "classical")
+    if constraints not in ("none", "hbonds", "cons"):
+        raise IlforgeError(f"constraints must be none, hbonds or cons, got {constraints!r}")
+    periodic = nonbonded in ("pme", "cutoff_periodic")
+    mols = molecules_of(atoms)
+    n = len(atoms)
+    symbols = atoms.get_chemical_symbols()
+
+    system = mm.System()
+    types = [""] * n
+    charges = np.zeros(n)
+    sig = np.zeros(n)
+    eps = np.zeros(n)
+    masses = np.zeros(n)
+    bonds_f = mm.HarmonicBondForce()
+    angles_f = mm.HarmonicAngleForce()
+    dih_f = mm.PeriodicTorsionForce()
+    imp_f = mm.PeriodicTorsionForce()
+    excl: list[tuple[int, int]] = []
+    pairs14: list[tuple[int, int]] = []
+    cons_list: list[tuple[int, int, float]] = []
+    ffname = set()
+    for sp, idx in mols:
+        if sp not in templates:
+            raise IlforgeError(f"no force-field template for species {sp!r} (have {sorted(templates)})")
+        t = templates[sp]
+        ffname.add(t.forcefield)
+        if len(idx) != t.n_atoms or [symbols[i] for i in idx] != t.symbols:
+            raise IlforgeError(
+                f"molecule of {sp} with atoms {[symbols[i] for i in idx]} does not match the species' atoms "
+                f"{t.symbols} (RDKit order with explicit H expected)"
+            )
+        for a, i in enumerate(idx):
+            types[i] = t.types[a]
+            charges[i] = t.charges_e[a] * charge_scale
+            sig[i], eps[i], masses[i] = t.sigma_A[a], t.epsilon_kJ_mol[a], t.masses_amu[a]
+        for a, b, r0, k, cons in t.bonds:
+            i, j = int(idx[a]), int(idx[b])
+            fix = (constraints == "hbonds" and "H" in (t.symbols[a], t.symbols[b])) or (constraints == "cons" and cons)
+            if fix:
+                cons_list.append((i, j, r0 * A_TO_NM))
+            else:
+                bonds_f.addBond(i, j, r0 * A_TO_NM, k / A_TO_NM**2)
+        for a, b, c, th0, k in t.angles:
+            angles_f.addAngle(int(idx[a]), int(idx[b]), int(idx[c]), np.radians(th0), k)
+        for a, b, c, d, v in t.torsions:
+            for per, phase, k in opls_to_periodic(v):
+                dih_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), per, phase, k)
+        for a, b, c, d, per, phase, k in t.periodic_torsions:
+            dih_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), int(per), float(phase), float(k))
+        for a, b, c, d, v in t.impropers:
+            for per, phase, k in opls_to_periodic(v):
+                imp_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), per, phase, k)
+        e, p = t.pair_lists()
+        excl += [(int(idx[a]), int(idx[b])) for a, b in e]
+        pairs14 += [(int(idx[a]), int(idx[b])) for a, b in p]
+
+    for m in masses:
+        system.addParticle(m)
+    for i, j, d in cons_list:
+        system.addConstraint(i, j, d)
+    n_cons = len(cons_list)
+
+    if periodic:
+        cell = np.asarray(atoms.cell[:]) * A_TO_NM
+        system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*row) for row in cell])
+
+    coul = mm.NonbondedForce()
+    lj = mm.CustomNonbondedForce("4*eps*(x*x - x); x = (sig/r)^6; sig = s1*s2; eps = e1*e2")
+    lj.addPerParticleParameter("s")  # sqrt(sigma / nm)
+    lj.addPerParticleParameter("e")  # sqrt(epsilon / kJ mol-1)
+    for i in range(n):
+        coul.addParticle(float(charges[i]), 0.1, 0.0)
+        lj.addParticle([float(np.sqrt(sig[i] * A_TO_NM)), float(np.sqrt(eps[i]))])
+    for i, j in excl:
+        coul.addException(i, j, 0.0, 0.1, 0.0)
+        lj.addExclusion(i, j)
+    for i, j in pairs14:
+        s_ij = np.sqrt(sig[i] * sig[j]) * A_TO_NM
+        e_ij = np.sqrt(eps[i] * eps[j])
+        coul.addException(i, j, SCALE_14_COULOMB * charges[i] * charges[j], s_ij, SCALE_14_LJ * e_ij)
+        lj.addExclusion(i, j)
+    rc = cutoff_A * A_TO_NM
+    if nonbonded == "pme":
+        coul.setNonbondedMethod(mm.NonbondedForce.PME)
+        coul.setEwaldErrorTolerance(ewald_tolerance)
+    elif nonbonded == "cutoff_periodic":
+        coul.setNonbondedMethod(mm.NonbondedForce.CutoffPeriodic)
+    elif nonbonded == "cutoff_nonperiodic":
+        coul.setNonbondedMethod(mm.NonbondedForce.CutoffNonPeriodic)
+    else:
+        coul.setNonbondedMethod(mm.NonbondedForce.NoCutoff)
+    coul.setCutoffDistance(rc)
+    coul.setUseDispersionCorrection(False)
+    if periodic:
+        coul.setExceptionsUsePeriodicBoundaryConditions(True)
+        lj.setNonbondedMethod(mm.CustomNonbondedForce.CutoffPeriodic)
+        lj.setUseLongRangeCorrection(bool(lj_tail))
+    elif nonbonded == "cutoff_nonperiodic":
+        lj.setNonbondedMethod(mm.CustomNonbondedForce.CutoffNonPeriodic)
+    else:
+        lj.setNonbondedMethod(mm.CustomNonbondedForce.NoCutoff)
+    lj.setCutoffDistance(rc)
+    lj.setUseSwitchingFunction(False)
+
+    for f, g in (
+        (bonds_f, "bonds"),
+        (angles_f, "angles"),
+        (dih_f, "dihedrals"),
+        (imp_f, "impropers"),
+        (coul, "coulomb"),
+        (lj, "lj"),
+    ):
+        f.setForceGroup(GROUPS[g])
+        if periodic and hasattr(f, "setUsesPeriodicBoundaryConditions"):
+            f.setUsesPeriodicBoundaryConditions(True)
+        system.addForce(f)
+    if periodic:
+        _check_cutoff(atoms, cutoff_A)
+    ff = "+".join(sorted(ffname))
+    counts = Counter(sp for sp, _ in mols)
+    log.info("built OpenMM system (%s): %d atoms, molecules %s, %d constraints", ff, n, dict(counts), n_cons)
+    info = SystemInfo(types, charges, mols, ff, n_cons)
+    return system, info
+
+
+def _check_cutoff(atoms, cutoff_A: float) -> None:
+    """The minimum-image convention needs every perpendicular box width >= 2 x cutoff."""
+    cell = np.asarray(atoms.cell[:])
+    vol = abs(np.linalg.det(cell))
+    widths = [vol / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3])) for k in range(3)]
+    if min(widths) < 2 * cutoff_A:
+        raise IlforgeError(
+            f"the box is {min(widths):.1f} Å wide but the cutoff is {cutoff_A} Å; the box must be at least "
+            f"twice the cutoff: use a bigger box (box.formula_units) or a smaller forcefield.cutoff_A"
+        )
+
+
+def positions_nm(atoms) -> np.ndarray:
+    """Positions in nm (ase.Atoms stores Å)."""
+    return np.asarray(atoms.positions) * A_TO_NM
+
+
+def box_vectors_nm(cell_A: np.ndarray):
+    """OpenMM box vectors (nm) from a cell in Å (rows a, b, c, in OpenMM's reduced lower-triangular form)."""
+    mm = require("openmm", "classical")
+    cell = np.asarray(cell_A) * A_TO_NM
+    return [mm.Vec3(*row) for row in cell]

@@ -1,0 +1,206 @@
+"""Classical MD with OpenMM: minimisation, NPT equilibration, NVT or NPT production, snapshots.
+
+Per composition and temperature the sampler (i) minimises the packed box (L-BFGS,
+``LocalEnergyMinimizer``), (ii) equilibrates at constant N, p, T (Langevin middle integrator,
+Zhang et al. J. Chem. Phys. 151 (2019) 044101, plus a Monte Carlo barostat with isotropic moves
+every 25 steps), (iii) runs production (NVT at the last equilibrated volume, or NPT) and saves a
+snapshot every ``interval_ps``. Snapshots keep molecules whole: OpenMM's positions are continuous
+in time (not wrapped), so each molecule is whole; its centre is then translated into the cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase import Atoms
+
+from ilforge import keys, units
+from ilforge.errors import IlforgeError, require
+from ilforge.forcefields.openmm_system import A_TO_NM, SystemInfo, positions_nm
+
+log = logging.getLogger(__name__)
+
+BAROSTAT_INTERVAL_STEPS = 25
+
+
+def choose_platform(name: str | None = None):
+    """OpenMM platform by name; default CUDA when present, else CPU."""
+    mm = require("openmm", "classical")
+    names = [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
+    if name is None:
+        name = "CUDA" if "CUDA" in names else "CPU"
+    if name not in names:
+        raise IlforgeError(f"OpenMM platform {name!r} is not available here; available: {names}")
+    return mm.Platform.getPlatformByName(name)
+
+
+@dataclass
+class MDRunResult:
+    """What a sampling run produced: snapshots, density trace, timing."""
+
+    frames: list[Atoms] = field(default_factory=list)
+    times_ps: list[float] = field(default_factory=list)  # of the density trace, from the start of equilibration
+    densities_g_cm3: list[float] = field(default_factory=list)
+    potential_energies_eV: list[float] = field(default_factory=list)
+    production_start_ps: float = 0.0
+    ns_per_day: float = 0.0  # production throughput, including snapshot handling
+    wall_s: float = 0.0
+
+    def mean_density(self, after_ps: float | None = None) -> float:
+        """Mean density (g/cm³) over the trace points at or after ``after_ps`` (default: production)."""
+        t0 = self.production_start_ps if after_ps is None else after_ps
+        d = [d for t, d in zip(self.times_ps, self.densities_g_cm3) if t >= t0 - 1e-9]
+        if not d:
+            raise IlforgeError("no density points in the requested window")
+        return float(np.mean(d))
+
+
+def whole_molecules(pos_A: np.ndarray, cell_A: np.ndarray, molecules) -> np.ndarray:
+    """Translate each molecule (already whole) by a lattice vector so that its centroid lies in the cell."""
+    out = pos_A.copy()
+    inv = np.linalg.inv(cell_A)
+    for _, idx in molecules:
+        c = out[idx].mean(axis=0)
+        shift = np.floor(c @ inv) @ cell_A
+        out[idx] -= shift
+    return out
+
+
+def make_molecules_whole(atoms: Atoms) -> Atoms:
+    """Copy of ``atoms`` with each molecule (mol_id) unwrapped by the minimum-image convention along
+    its bonds (atom-by-atom relative to the molecule's first atom, valid when no molecule spans
+    more than half the cell), and its centroid put inside the cell."""
+    from ase.geometry import find_mic
+
+    from ilforge.forcefields.openmm_system import molecules_of
+
+    out = atoms.copy()
+    pos = out.positions.copy()
+    mols = molecules_of(out)
+    for _, idx in mols:
+        ref = pos[idx[0]]
+        d, _ = find_mic(pos[idx] - ref, out.cell, pbc=True)
+        pos[idx] = ref + d
+    out.positions = whole_molecules(pos, np.asarray(out.cell[:]), mols)
+    return out
+
+
+def frame_from_state(state, template_atoms: Atoms, info: SystemInfo) -> Atoms:
+    """ase.Atoms (Å) from an OpenMM State with molecules whole and per-atom ff arrays."""
+    pos = np.asarray(state.getPositions(asNumpy=True)._value) / A_TO_NM
+    cell = np.asarray(state.getPeriodicBoxVectors(asNumpy=True)._value) / A_TO_NM
+    pos = whole_molecules(pos, cell, info.molecules)
+    at = Atoms(template_atoms.numbers, positions=pos, cell=cell, pbc=True)
+    at.arrays[keys.MOL_ID] = np.asarray(template_atoms.arrays[keys.MOL_ID]).copy()
+    at.arrays[keys.MOL_SPECIES] = np.asarray(template_atoms.arrays[keys.MOL_SPECIES]).copy()
+    at.arrays[keys.FF_TYPE] = np.array(info.types)
+    at.arrays[keys.FF_CHARGE] = np.asarray(info.charges_e, dtype=float)
+    return at
+
+
+def run_md(
+    atoms: Atoms,
+    system,
+    info: SystemInfo,
+    temperature_K: float,
+    pressure_bar: float = 1.0,
+    timestep_fs: float = 1.0,
+    friction_per_ps: float = 1.0,
+    equilibration_ps: float = 100.0,
+    production_ps: float = 200.0,
+    ensemble: str = "npt",
+    interval_ps: float = 10.0,
+    report_interval_ps: float = 1.0,
+    seed: int = 0,
+    platform: str | None = None,
+    minimize: bool = True,
+    on_frame: Callable[[Atoms], None] | None = None,
+    progress: Callable[[MDRunResult], None] | None = None,
+) -> MDRunResult:
+    """Minimise, equilibrate (NPT) and run production; return snapshots and the density trace.
+
+    ``system`` must not yet contain a barostat (one is added here). Snapshots (every ``interval_ps``
+    of production) are passed to ``on_frame`` as they come and kept in the result; their info holds
+    temperature_K and the force-field name (the caller adds composition_id etc.). ``progress`` is
+    called with the (partial) result after each chunk. Densities are sampled every
+    ``report_interval_ps``.
+    """
+    mm = require("openmm", "classical")
+    ommunit = require("openmm.unit", "classical")
+    if ensemble not in ("nvt", "npt"):
+        raise IlforgeError(f"ensemble must be nvt or npt, got {ensemble!r}")
+    dt_ps = timestep_fs * 1e-3
+    barostat = mm.MonteCarloBarostat(pressure_bar * ommunit.bar, temperature_K * ommunit.kelvin, BAROSTAT_INTERVAL_STEPS)
+    barostat.setRandomNumberSeed(int(seed) % 2**31 + 1)
+    system.addForce(barostat)
+    integ = mm.LangevinMiddleIntegrator(temperature_K, friction_per_ps, dt_ps)
+    integ.setRandomNumberSeed(int(seed) % 2**31 + 1)
+    plat = choose_platform(platform)
+    ctx = mm.Context(system, integ, plat)
+    ctx.setPeriodicBoxVectors(*[mm.Vec3(*row) for row in np.asarray(atoms.cell[:]) * A_TO_NM])
+    ctx.setPositions(positions_nm(atoms))
+    total_mass = float(np.sum([system.getParticleMass(i)._value for i in range(system.getNumParticles())]))
+    res = MDRunResult()
+    t_start = time.perf_counter()
+    if minimize:
+        mm.LocalEnergyMinimizer.minimize(ctx, 10.0, 2000)
+    ctx.setVelocitiesToTemperature(temperature_K, int(seed) % 2**31 + 1)
+
+    def record(t_ps: float):
+        st = ctx.getState(getEnergy=True)
+        vol_A3 = st.getPeriodicBoxVolume()._value / A_TO_NM**3
+        res.times_ps.append(t_ps)
+        res.densities_g_cm3.append(units.density_g_cm3(total_mass, vol_A3))
+        res.potential_energies_eV.append(st.getPotentialEnergy()._value * units.KJ_MOL)
+
+    t = 0.0
+    n_rep = max(1, int(round(report_interval_ps / dt_ps)))
+    n_eq = int(round(equilibration_ps / dt_ps))
+    done = 0
+    while done < n_eq:
+        k = min(n_rep, n_eq - done)
+        integ.step(k)
+        done += k
+        t = done * dt_ps
+        record(t)
+        if progress:
+            progress(res)
+    res.production_start_ps = t
+    if ensemble == "nvt":
+        barostat.setFrequency(0)
+        ctx.reinitialize(preserveState=True)
+    n_int = max(1, int(round(interval_ps / dt_ps)))
+    n_prod = int(round(production_ps / dt_ps))
+    # chunks end at every report point and every snapshot point
+    t_prod0 = time.perf_counter()
+    done = 0
+    while done < n_prod:
+        next_rep = (done // n_rep + 1) * n_rep
+        next_int = (done // n_int + 1) * n_int
+        k = min(next_rep, next_int, n_prod) - done
+        integ.step(k)
+        done += k
+        t = res.production_start_ps + done * dt_ps
+        if done % n_rep == 0 or done == n_prod:
+            record(t)
+        if done % n_int == 0:
+            st = ctx.getState(getPositions=True, enforcePeriodicBox=False)
+            fr = frame_from_state(st, atoms, info)
+            fr.info[keys.TEMPERATURE_K] = float(temperature_K)
+            fr.info[keys.FORCEFIELD] = info.forcefield
+            fr.info["time_ps"] = float(t)
+            res.frames.append(fr)
+            if on_frame is not None:
+                on_frame(fr)
+        if progress:
+            progress(res)
+    wall_prod = time.perf_counter() - t_prod0
+    res.wall_s = time.perf_counter() - t_start
+    if n_prod > 0 and wall_prod > 0:
+        res.ns_per_day = production_ps * 1e-3 / (wall_prod / 86400.0)
+    system.removeForce(system.getNumForces() - 1)  # leave the System as it came
+    return res
