@@ -123,8 +123,27 @@ def md_compositions(recipe) -> list:
     return [recipe.composition_by_ref(r, comps) for r in refs]
 
 
-def md_stage(recipe, workdir: Path) -> dict:
+def md_start(workdir: Path, recipe, composition_id: str, temperature_K: float) -> Path:
+    """Starting structure of MLIP MD: the last classical snapshot sampled nearest this temperature
+    (equilibrated, like the training data), else the packed box."""
+    from ase.io import read, write
+
     from ilforge.build.box import box_filename
+    from ilforge.sample.runner import run_name
+
+    T_near = min(recipe.temperatures_K, key=lambda t: abs(t - temperature_K))
+    sampled = workdir / "sampled" / f"{run_name(composition_id, T_near)}.extxyz"
+    if sampled.is_file():
+        start = workdir / "md" / composition_id / f"start_{T_near:g}K.extxyz"
+        if not start.is_file():
+            start.parent.mkdir(parents=True, exist_ok=True)
+            frames = [a for a in read(sampled, ":") if a.info.get("config_type") == "classical_md"]
+            write(start, frames[-1] if frames else read(sampled, -1))
+        return start
+    return workdir / "boxes" / box_filename(composition_id, T_near)
+
+
+def md_stage(recipe, workdir: Path) -> dict:
     from ilforge.md.calculators import CalculatorSpec
     from ilforge.md.runner import run_state_points, state_points
 
@@ -137,8 +156,7 @@ def md_stage(recipe, workdir: Path) -> dict:
     out = []
     for comp in md_compositions(recipe):
         for T in temps:
-            T_box = min(recipe.temperatures_K, key=lambda t: abs(t - T))  # the box packed nearest this T
-            box = workdir / "boxes" / box_filename(comp.id, T_box)
+            box = md_start(workdir, recipe, comp.id, T)
             points = state_points(settings, [T], settings.pressures_bar if settings.ensemble == "npt" else None)
             for r in run_state_points(box, calc, settings, workdir / "md" / comp.id, points):
                 out.append({"composition_id": comp.id, **{k: r[k] for k in ("state", "status", "problem", "steps_done",
@@ -157,16 +175,20 @@ def analyze_stage(recipe, workdir: Path) -> dict:
     results = _results(workdir)
     summary = {}
     for comp in md_compositions(recipe):
-        paths = sorted((workdir / "md" / comp.id).glob("*/production.h5"))
-        if not paths:
+        runs = sorted(p.parent for p in (workdir / "md" / comp.id).glob("*/production.h5"))
+        done = [p for p in runs if json.loads((p / "run.json").read_text()).get("status") == "completed"]
+        if len(done) < len(runs):
+            log.warning("%s: %d MD run(s) stopped by a monitor are not analysed", comp.id, len(runs) - len(done))
+        if not done:
+            summary[comp.id] = {"runs": 0, "skipped": "no completed MD run (see the md stage)"}
             continue
         system = recipe.analysis.experiment_system or experiment_system(comp.counts)
-        doc = analyze_runs(paths, recipe.analysis, system=system)
+        doc = analyze_runs(done, recipe.analysis, system=system)
         doc["system"] = system
         _write(results / f"analysis_{comp.id}.json", doc)
         rows = compare(system, predictions_from_analysis(doc)) if system else []
         _write(results / f"compare_{comp.id}.json", {"system": system, "rows": rows})
-        summary[comp.id] = {"runs": len(paths), "system": system, "compared": sum(r["experiment"] is not None for r in rows)}
+        summary[comp.id] = {"runs": len(done), "system": system, "compared": sum(r["experiment"] is not None for r in rows)}
     return summary
 
 

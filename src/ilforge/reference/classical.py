@@ -16,6 +16,8 @@ precision) is the default; with the mixed-precision CPU platform use ``strain_st
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import logging
 
 import numpy as np
@@ -82,6 +84,25 @@ class ClassicalLabeler(Labeler):
         ff = recipe.forcefield
         templates = templates_for(species, lib, ff, cache_dir=cache_dir, seed=recipe.seed)
         return cls(templates, forcefield_name(ff), charge_scale=ff.charge_scale, cutoff_A=ff.cutoff_A, **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings, recipe=None, workdir=None) -> "ClassicalLabeler":
+        """The registry's hook (``labels: {labeler: classical, options: {...}}``): the recipe's force
+        field, generic-force-field parameters cached in ``workdir/cache/generic_ff`` (shared with
+        ``ilforge sample``), and ``options`` passed on (e.g. ``strain_step``, ``compute_stress``, ``platform``)."""
+        if recipe is None:
+            raise LabelError("the classical labeler needs the recipe (its forcefield section)", retryable=False)
+        cache = Path(workdir) / "cache" / "generic_ff" if workdir is not None else None
+        return cls.from_recipe(recipe, cache_dir=cache, **dict(settings.options))
+
+    def isolated_energy(self, symbol_or_atoms, charge: int = 0, spin_multiplicity: int | None = None) -> float:
+        """0 eV for an isolated atom: a lone atom has no bonded terms and no pair partners, so its
+        force-field energy is exactly zero (the classical E0 of every element). Isolated molecular
+        ions are not provided."""
+        n = 1 if isinstance(symbol_or_atoms, str) else len(symbol_or_atoms)
+        if n != 1:
+            raise NotImplementedError("the classical labeler gives isolated-atom energies only")
+        return 0.0
 
     def _context(self, atoms: Atoms):
         mm = require("openmm", "classical")

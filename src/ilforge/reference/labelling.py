@@ -226,7 +226,8 @@ __all__ = ["label_project", "run_stage", "plan_labels", "select_frames", "import
 
 def run_stage(recipe, workdir: str | Path, compute: ComputeSettings | None = None) -> dict:
     """The ``label`` stage of ``ilforge run``: :func:`label_project`, summarised as JSON-able dict."""
-    plan, summary, counts = label_project(recipe, workdir, compute)
+    copy = Path(workdir) / "recipe.yaml"  # written by `ilforge run`; workers rebuild recipe-bound labelers from it
+    plan, summary, counts = label_project(recipe, workdir, compute, recipe_path=copy if copy.is_file() else None)
     return {
         "level_of_theory": plan.level_of_theory, "selected": plan.selected, "new_requests": plan.new_requests,
         "strategy_jobs": plan.jobs, "isolated_energies_eV": plan.isolated, "isolated_error": plan.isolated_error,

@@ -98,22 +98,11 @@ def effective_cutoff(box: Atoms, cutoff_A: float, fraction: float = 0.45) -> flo
 
 
 def store_frames(workdir: Path, frames: list[Atoms], source: str) -> int:
-    """Add ``frames`` to ``DIR/frames.db`` when the frame store exists; returns how many were added."""
-    try:
-        from ilforge.store.frames import FrameStore
-    except ImportError:
-        return 0
+    """Add ``frames`` to ``DIR/frames.db`` in one transaction (metadata from their info); returns how many."""
+    from ilforge.store.frames import FrameStore
+
     store = FrameStore.open(Path(workdir) / "frames.db")
-    for fr in frames:
-        store.add(
-            fr,
-            config_type=fr.info[keys.CONFIG_TYPE],
-            composition_id=fr.info[keys.COMPOSITION_ID],
-            temperature_K=fr.info[keys.TEMPERATURE_K],
-            source=source,
-            parent=None,
-        )
-    return len(frames)
+    return len(store.add_many(frames, source=source))
 
 
 def sample_recipe(
@@ -152,8 +141,12 @@ def sample_recipe(
             xyz_path = outdir / f"{name}.extxyz"
             if meta_path.is_file() and xyz_path.is_file():
                 meta = json.loads(meta_path.read_text())
-                summaries.append(SampleSummary(comp.id, T, meta["n_frames"], meta["mean_density_g_cm3"], meta["ns_per_day"], xyz_path, True))
-                continue
+                same = (meta.get("forcefield_settings") == json.loads(ff.model_dump_json())
+                        and meta.get("sampling_settings") == json.loads(s.model_dump_json()))
+                if same:
+                    summaries.append(SampleSummary(comp.id, T, meta["n_frames"], meta["mean_density_g_cm3"], meta["ns_per_day"], xyz_path, True))
+                    continue
+                log.info("%s: force-field or sampling settings changed since it was sampled; sampling again", name)
             seed = derived_seed(recipe.seed, "sample", comp.id, T)
             box = make_molecules_whole(load_box(workdir, recipe, comp, T))
             cutoff = effective_cutoff(box, ff.cutoff_A)
