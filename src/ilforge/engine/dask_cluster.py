@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from ilforge.engine.base import Executor
 from ilforge.engine.compute import ComputeError, ComputeSettings
 from ilforge.engine.threads import thread_env
 from ilforge.errors import require
@@ -36,7 +37,7 @@ def jobqueue_cluster(settings: ComputeSettings):
     return cls(job_script_prologue=prologue, **opts)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Submit tasks to a Dask cluster; same interface as :class:`ilforge.engine.local.LocalPool`."""
 
     def __init__(self, settings: ComputeSettings):
@@ -96,12 +97,4 @@ class DaskExecutor:
             self._cluster.close()
             self._cluster = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 
+from ilforge.engine.base import Executor
 from ilforge.engine.threads import THREAD_VARS, apply_thread_env, thread_env
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def _init_worker(threads: int) -> None:
             pass
 
 
-class LocalPool:
+class LocalPool(Executor):
     """``workers`` spawned processes with ``threads_per_worker`` threads each."""
 
     def __init__(self, workers: int = 1, threads_per_worker: int = 1, max_in_flight: int | None = None):
@@ -103,11 +104,3 @@ class LocalPool:
             self._pool = None
         self._restore_env()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -81,25 +81,6 @@ def isolated_e0s(frames: list[Atoms]) -> dict[str, float]:
     return out
 
 
-def _rref_rows(basis: np.ndarray) -> np.ndarray:
-    """Rows of ``basis`` brought to reduced row-echelon form (readable combinations such as E0(H) − E0(O))."""
-    m = np.array(basis, dtype=float)
-    r = 0
-    for c in range(m.shape[1] if m.size else 0):
-        if r >= m.shape[0]:
-            break
-        p = r + int(np.argmax(np.abs(m[r:, c])))
-        if abs(m[p, c]) < 1e-10:
-            continue
-        m[[r, p]] = m[[p, r]]
-        m[r] /= m[r, c]
-        for i in range(m.shape[0]):
-            if i != r:
-                m[i] -= m[i, c] * m[r]
-        r += 1
-    return m[:r]
-
-
 def fit_e0s(frames: list[Atoms]) -> E0s:
     """Least-squares E0 from the frames' energies and element counts; refuses a rank-deficient fit.
 
@@ -117,8 +98,8 @@ def fit_e0s(frames: list[Atoms]) -> E0s:
     rank = linalg.rank(n)
     if rank < len(elements):
         ratios = sorted({tuple(np.round(row / row.sum(), 6)) for row in n})
-        determined = [linalg.combination_text(v, elements, "E0") for v in _rref_rows(linalg.row_space_basis(n))]
-        undetermined = [linalg.combination_text(v, elements, "E0") for v in _rref_rows(linalg.null_space_basis(n, len(elements)))]
+        determined = [linalg.combination_text(v, elements, "E0") for v in linalg.rref(linalg.row_space_basis(n))]
+        undetermined = [linalg.combination_text(v, elements, "E0") for v in linalg.rref(linalg.null_space_basis(n, len(elements)))]
         raise E0sError(
             f"cannot fit per-element reference energies (E0s): the element counts of the {len(frames)} frames "
             f"span only {rank} independent direction(s) but there are {len(elements)} elements ({', '.join(elements)}); "

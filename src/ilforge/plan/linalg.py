@@ -48,6 +48,26 @@ def residual_directions(vectors: np.ndarray, subspace: np.ndarray, rtol: float =
     return row_space_basis(res) if res.size else np.zeros((0, vectors.shape[1]))
 
 
+def rref(rows: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """Reduced row-echelon form of ``rows`` (zero rows dropped): sparse rows that read well as
+    combinations, e.g. ``E(Li+) - E(EMIM+)`` or ``E0(H) - E0(O)``."""
+    m = np.array(rows, dtype=float)
+    r = 0
+    for col in range(m.shape[1] if m.size else 0):
+        if r >= m.shape[0]:
+            break
+        piv = r + int(np.argmax(np.abs(m[r:, col])))
+        if abs(m[piv, col]) < tol:
+            continue
+        m[[r, piv]] = m[[piv, r]]
+        m[r] /= m[r, col]
+        for i in range(m.shape[0]):
+            if i != r:
+                m[i] -= m[i, col] * m[r]
+        r += 1
+    return m[:r]
+
+
 def nice_integer_combination(vector: np.ndarray, max_denominator: int = 12) -> list[int] | None:
     """Smallest integer multiple of ``vector`` (up to rounding), or None when none is close.
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ilforge.chem.mixture import Composition
 from ilforge.chem.species import Species
-from ilforge.plan.linalg import combination_text, nice_integer_combination, null_space_basis, rank, residual_directions
+from ilforge.plan.linalg import combination_text, nice_integer_combination, null_space_basis, rank, residual_directions, rref
 
 #: at most this many candidate subsets are enumerated exhaustively; beyond, a greedy choice
 MAX_SUBSETS = 20000
@@ -87,27 +87,8 @@ def _mixing_entropy(vec: np.ndarray) -> float:
     return float(-(x * np.log(x)).sum())
 
 
-def _rref(rows: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Reduced row echelon form: sparse rows that read well as combinations."""
-    m = np.array(rows, dtype=float)
-    r = 0
-    for col in range(m.shape[1]):
-        if r >= m.shape[0]:
-            break
-        piv = r + int(np.argmax(np.abs(m[r:, col])))
-        if abs(m[piv, col]) < tol:
-            continue
-        m[[r, piv]] = m[[piv, r]]
-        m[r] /= m[r, col]
-        for i in range(m.shape[0]):
-            if i != r:
-                m[i] -= m[i, col] * m[r]
-        r += 1
-    return m[:r]
-
-
 def _texts(rows: np.ndarray, labels: list[str], symbol: str, suffix: str = "") -> list[str]:
-    return [combination_text(r, labels, symbol) + suffix for r in (_rref(rows) if len(rows) else rows)]
+    return [combination_text(r, labels, symbol) + suffix for r in (rref(rows) if len(rows) else rows)]
 
 
 def _independent_subset(vectors: list[np.ndarray]) -> list[int]:
@@ -195,7 +176,7 @@ def plan_compositions(
 
     charges = np.array([sp.charge for sp in ordered], dtype=float)
     constraint_text = []
-    for row in _rref(constraints_rows) if len(constraints_rows) else []:
+    for row in rref(constraints_rows) if len(constraints_rows) else []:
         ints = nice_integer_combination(row)
         is_neutrality = np.any(charges) and rank(np.vstack([row, charges])) == 1
         text = combination_text(row, labels, "n") + " = 0"
@@ -217,7 +198,7 @@ def plan_compositions(
         untransferable = [c.id for c in targets]
 
     gauge = []
-    for row in _rref(constraints_rows) if len(constraints_rows) else []:
+    for row in rref(constraints_rows) if len(constraints_rows) else []:
         if np.any(charges) and rank(np.vstack([row, charges])) == 1:
             gauge.append(
                 "E(i) -> E(i) + λ q_i for every ion i changes no neutral box: single-ion energies are fixed "
