@@ -162,3 +162,15 @@ def test_pair_histogram_matches_brute_force(cell, same, r0):
         d = d[np.triu_indices(len(xa), 1)]
     expected = np.histogram(d.ravel(), bins=edges)[0]
     np.testing.assert_array_equal(pair_histogram(xa, xb, cell, edges, same=same), expected)
+
+
+def test_caging_crossover_of_a_short_run_is_not_diffusive():
+    """A short run's MSD goes ballistic (t²) to a cage plateau below 1 Å²: its log-log slope passes
+    through 1, but molecules have not diffused, so no diffusive window may be reported."""
+    from ilforge.analysis.msd import diffusive_window
+
+    t = np.linspace(0.005, 2.0, 400)  # ps
+    cage = 0.4 * (t / 0.1) ** 2 / (1 + (t / 0.1) ** 2)  # Å², plateau 0.4 Å²
+    assert diffusive_window(t, cage)[2] is False
+    walk = 6 * 0.5 * t  # a random walk, D = 0.5 Å²/ps: reaches 1 Å² early
+    assert diffusive_window(t, walk)[2] is True

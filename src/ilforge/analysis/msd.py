@@ -113,9 +113,13 @@ def loglog_slope(t, msd) -> np.ndarray:
     return beta
 
 
-def diffusive_window(t, msd, tol: float = 0.15, max_fraction: float = 0.5, min_points: int = 5) -> tuple[int, int, bool]:
+def diffusive_window(t, msd, tol: float = 0.15, max_fraction: float = 0.5, min_points: int = 5,
+                     min_msd_A2: float = 1.0) -> tuple[int, int, bool]:
     """Index range [i0, i1) of lags to fit: the longest run of lags up to ``max_fraction`` of the
-    trajectory where the smoothed log-log slope is within 1 ± ``tol`` (diffusive regime).
+    trajectory where the smoothed log-log slope is within 1 ± ``tol`` (diffusive regime) and the
+    MSD is at least ``min_msd_A2`` (Å²). The second condition rejects the ballistic-to-caging
+    crossover of short runs, where the slope passes through 1 while molecules have moved only a
+    fraction of an ångström.
 
     Returns (i0, i1, diffusive). When no such run exists, (10 %, 50 %) of the lags and False.
     Long lags are excluded because they average over few time origins.
@@ -129,7 +133,7 @@ def diffusive_window(t, msd, tol: float = 0.15, max_fraction: float = 0.5, min_p
     if w > 1:
         b = np.where(np.isnan(beta), 1e9, beta)
         beta = np.convolve(b, np.ones(w) / w, mode="same")
-    good = np.abs(beta - 1.0) <= tol
+    good = (np.abs(beta - 1.0) <= tol) & (np.asarray(msd[:i_end], dtype=float) >= min_msd_A2)
     best, cur_start, best_range = 0, None, None
     for i, g in enumerate(good):
         if g and cur_start is None:
