@@ -38,6 +38,16 @@ def _s1(d: np.ndarray) -> np.ndarray:
     return (2.0 * total - c[..., m] - (total - c[..., F - m])) / (F - m)
 
 
+def _series(positions) -> np.ndarray:
+    """Positions as (F, P, 3) floats (a single particle's (F, 3) gets P = 1); at least 2 frames."""
+    x = np.asarray(positions, dtype=float)
+    if x.ndim == 2:
+        x = x[:, None, :]
+    if x.shape[0] < 2:
+        raise AnalysisError("an MSD needs at least 2 frames")
+    return x
+
+
 def msd_fft(positions) -> np.ndarray:
     """Per-particle MSD for all lags.
 
@@ -45,12 +55,8 @@ def msd_fft(positions) -> np.ndarray:
     """
     from scipy import fft as sfft
 
-    x = np.asarray(positions, dtype=float)
-    if x.ndim == 2:
-        x = x[:, None, :]
+    x = _series(positions)
     F, P, D = x.shape
-    if F < 2:
-        raise AnalysisError("an MSD needs at least 2 frames")
     n_fft = sfft.next_fast_len(2 * F, real=True)
     out = np.empty((P, F))
     for p0 in range(0, P, FFT_BATCH):
@@ -69,12 +75,8 @@ def msd_fft_mean(positions) -> np.ndarray:
     spectra summed over particles and dimensions before a single inverse FFT (linearity)."""
     from scipy import fft as sfft
 
-    x = np.asarray(positions, dtype=float)
-    if x.ndim == 2:
-        x = x[:, None, :]
+    x = _series(positions)
     F, P, D = x.shape
-    if F < 2:
-        raise AnalysisError("an MSD needs at least 2 frames")
     n_fft = sfft.next_fast_len(2 * F, real=True)
     power = np.zeros(n_fft // 2 + 1)
     d = np.zeros(F)
