@@ -25,7 +25,8 @@ from _box import default_clandp, packmol_box  # noqa: E402
 
 from ilforge.chem.species import load_library  # noqa: E402
 from ilforge.forcefields.clandp import clandp_template  # noqa: E402
-from ilforge.forcefields.openmm_system import A_TO_NM, build_system  # noqa: E402
+from ilforge.forcefields.openmm_system import build_system  # noqa: E402
+from ilforge.units import A_TO_NM  # noqa: E402
 from ilforge.sample.md import BAROSTAT_INTERVAL_STEPS, run_md  # noqa: E402
 
 

@@ -32,6 +32,12 @@ HARTREE = _u.Hartree
 BOHR = _u.Bohr
 #: 1 nm in Å
 NM = 10.0
+#: 1 Å in nm (OpenMM lengths)
+A_TO_NM = 1.0 / NM
+#: 1 kcal in kJ (thermochemical calorie)
+KCAL_TO_KJ = KCAL_MOL / KJ_MOL
+#: 1 bar in MPa
+BAR_TO_MPA = 0.1
 #: elementary charge in C
 ELEMENTARY_CHARGE_C = _u._e
 #: 1 amu/Å^3 in g/cm^3  (1 amu = 1/N_A g; 1 Å^3 = 1e-24 cm^3)

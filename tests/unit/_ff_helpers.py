@@ -40,3 +40,22 @@ def openmm_energy_forces(system, atoms, platform: str = "Reference"):
     ctx.setPositions(atoms.positions * 0.1)
     st = ctx.getState(getEnergy=True, getForces=True)
     return st.getPotentialEnergy()._value, np.asarray(st.getForces(asNumpy=True)._value), ctx
+
+
+def assert_forces_are_minus_fd_gradient(ctx, atoms, forces, seed: int, n_atoms: int = 8, h_nm: float = 1e-4) -> None:
+    """Central finite differences of the OpenMM energy (kJ/mol) along x, y, z of ``n_atoms`` random
+    atoms equal ``forces`` (kJ/mol/nm) within 1e-4 relative / 1e-2 absolute."""
+    import pytest
+
+    pos = atoms.positions * 0.1
+    rng = np.random.default_rng(seed)
+    for i in rng.choice(len(atoms), n_atoms, replace=False):
+        for k in range(3):
+            e = []
+            for s in (1, -1):
+                p = pos.copy()
+                p[i, k] += s * h_nm
+                ctx.setPositions(p)
+                e.append(ctx.getState(getEnergy=True).getPotentialEnergy()._value)
+            assert -(e[0] - e[1]) / (2 * h_nm) == pytest.approx(forces[i, k], rel=1e-4, abs=1e-2)
+

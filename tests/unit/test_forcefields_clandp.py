@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("openmm")
 pytest.importorskip("networkx")
 
-from _ff_helpers import grid_box, openmm_energy_forces  # noqa: E402
+from _ff_helpers import assert_forces_are_minus_fd_gradient, grid_box, openmm_energy_forces  # noqa: E402
 
 from ilforge.chem.species import load_library, make_species  # noqa: E402
 from ilforge.forcefields.clandp import clandp_template  # noqa: E402
@@ -198,19 +198,7 @@ def test_forces_are_minus_gradient_and_sum_to_zero_with_pme(clandp, lib):
     system, _ = build_system(atoms, t, charge_scale=0.8, cutoff_A=7.5, ewald_tolerance=1e-6)
     e0, f, ctx = openmm_energy_forces(system, atoms)
     assert np.abs(f.sum(axis=0)).max() < 1e-3 * np.abs(f).max()
-    h = 1e-4  # nm
-    rng = np.random.default_rng(0)
-    pos = atoms.positions * 0.1
-    for i in rng.choice(len(atoms), 8, replace=False):
-        for k in range(3):
-            e = []
-            for s in (1, -1):
-                p = pos.copy()
-                p[i, k] += s * h
-                ctx.setPositions(p)
-                e.append(ctx.getState(getEnergy=True).getPotentialEnergy()._value)
-            fd = -(e[0] - e[1]) / (2 * h)
-            assert fd == pytest.approx(f[i, k], rel=1e-4, abs=1e-2)
+    assert_forces_are_minus_fd_gradient(ctx, atoms, f, seed=0)
 
 
 def test_constraints_hbonds_and_box_too_small(clandp, lib):

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("openmm")
 pytest.importorskip("tblite")
 
-from _ff_helpers import grid_box, openmm_energy_forces  # noqa: E402
+from _ff_helpers import assert_forces_are_minus_fd_gradient, grid_box, openmm_energy_forces  # noqa: E402
 
 from ilforge.chem.species import load_library  # noqa: E402
 from ilforge.forcefields.generic import generic_template, xtb_isolated  # noqa: E402
@@ -52,18 +52,7 @@ def test_generic_forces_are_minus_gradient_and_sum_to_zero(templates):
     system, _ = build_system(atoms, t, charge_scale=0.8, cutoff_A=7.5, ewald_tolerance=1e-6)
     _, f, ctx = openmm_energy_forces(system, atoms)
     assert np.abs(f.sum(axis=0)).max() < 1e-3 * np.abs(f).max()
-    h = 1e-4
-    pos = atoms.positions * 0.1
-    rng = np.random.default_rng(1)
-    for i in rng.choice(len(atoms), 8, replace=False):
-        for k in range(3):
-            e = []
-            for s in (1, -1):
-                p = pos.copy()
-                p[i, k] += s * h
-                ctx.setPositions(p)
-                e.append(ctx.getState(getEnergy=True).getPotentialEnergy()._value)
-            assert -(e[0] - e[1]) / (2 * h) == pytest.approx(f[i, k], rel=1e-4, abs=1e-2)
+    assert_forces_are_minus_fd_gradient(ctx, atoms, f, seed=1)
 
 
 def test_xtb_geometry_is_a_minimum_of_the_bonded_terms(templates):

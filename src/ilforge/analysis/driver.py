@@ -14,6 +14,7 @@ import numpy as np
 
 from ilforge.analysis.base import AnalysisError
 from ilforge.analysis.settings import AnalysisSettings
+from ilforge.units import BAR_TO_MPA
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def analyze_runs(paths, settings: AnalysisSettings, viscosity_Pa_s: float | None
             atT = [d for d in dens if d[0] == T and d[1] is not None]
             if len({d[1] for d in atT}) >= 2:
                 _, P, rho, err = map(np.array, zip(*atT))
-                tait[f"{T:g}"] = tait_fit(P / 10.0, rho, err if np.all(err > 0) else None)
+                tait[f"{T:g}"] = tait_fit(P * BAR_TO_MPA, rho, err if np.all(err > 0) else None)
         if tait:
             doc["eos"]["tait"] = tait
     return jsonable(doc)

@@ -38,12 +38,12 @@ from ilforge.chem.species import Species
 from ilforge.errors import require
 from ilforge.forcefields.clandp_reader import ForceFieldError
 from ilforge.forcefields.template import MoleculeTemplate
+from ilforge.units import KCAL_TO_KJ
 
 log = logging.getLogger(__name__)
 
 FORCEFIELD_NAME = "generic-UFF-xTB"
 CHARGE_MODEL = "Mulliken (tblite)"
-KCAL_TO_KJ = 4.184
 IMPROPER_FACTOR = 1.5
 
 

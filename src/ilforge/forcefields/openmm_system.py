@@ -31,10 +31,10 @@ import numpy as np
 from ilforge import keys
 from ilforge.errors import IlforgeError, require
 from ilforge.forcefields.template import SCALE_14_COULOMB, SCALE_14_LJ, MoleculeTemplate, opls_to_periodic
+from ilforge.units import A_TO_NM
 
 log = logging.getLogger(__name__)
 
-A_TO_NM = 0.1
 #: force groups, for energy decomposition
 GROUPS = {"bonds": 0, "angles": 1, "dihedrals": 2, "impropers": 3, "coulomb": 4, "lj": 5}
 

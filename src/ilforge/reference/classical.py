@@ -25,14 +25,14 @@ from ase import Atoms
 
 from ilforge import keys, units
 from ilforge.errors import IlforgeError, require
-from ilforge.forcefields.openmm_system import A_TO_NM, build_system
+from ilforge.forcefields.openmm_system import box_vectors_nm, build_system
 from ilforge.forcefields.template import MoleculeTemplate
 from ilforge.reference.base import LabelError, Labeler, Labels
 
 log = logging.getLogger(__name__)
 
 #: kJ/mol/nm -> eV/Å
-FORCE_KJ_MOL_NM_TO_EV_A = units.KJ_MOL * A_TO_NM
+FORCE_KJ_MOL_NM_TO_EV_A = units.KJ_MOL * units.A_TO_NM
 
 _VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
 
@@ -125,10 +125,9 @@ class ClassicalLabeler(Labeler):
 
     @staticmethod
     def _set(ctx, positions_A: np.ndarray, cell_A: np.ndarray | None):
-        mm = require("openmm", "classical")
         if cell_A is not None:
-            ctx.setPeriodicBoxVectors(*[mm.Vec3(*row) for row in np.asarray(cell_A) * A_TO_NM])
-        ctx.setPositions(np.asarray(positions_A) * A_TO_NM)
+            ctx.setPeriodicBoxVectors(*box_vectors_nm(cell_A))
+        ctx.setPositions(np.asarray(positions_A) * units.A_TO_NM)
 
     def _energy_kj(self, ctx, positions_A, cell_A, forces=False):
         self._set(ctx, positions_A, cell_A)

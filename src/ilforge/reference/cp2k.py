@@ -54,37 +54,13 @@ def _d3_input(kind: str, functional: str, data_dir: str) -> str:
 """
 
 
-def _isolated_scf_input(eps_scf: float, outer_max_scf: int) -> str:
-    """OT with conjugate gradients and the FULL_ALL preconditioner: converges the open shells of
-    free atoms (O triplet, H doublet) where DIIS and diagonalisation with smearing oscillate."""
-    return f"""
-&FORCE_EVAL
-  &DFT
-    &QS
-      EPS_DEFAULT 1.0E-12
-    &END QS
-    &SCF
-      SCF_GUESS ATOMIC
-      EPS_SCF {eps_scf:g}
-      &OT ON
-        MINIMIZER CG
-        PRECONDITIONER FULL_ALL
-      &END OT
-      &OUTER_SCF ON
-        MAX_SCF {outer_max_scf}
-        EPS_SCF {eps_scf:g}
-      &END OUTER_SCF
-    &END SCF
-  &END DFT
-&END FORCE_EVAL
-"""
-
-
-def _scf_input(ot: bool, eps_scf: float, outer_max_scf: int) -> str:
+def _scf_input(ot: bool, eps_scf: float, outer_max_scf: int, minimizer: str = "DIIS",
+               preconditioner: str = "FULL_SINGLE_INVERSE") -> str:
+    """The SCF section: ATOMIC guess, and with ``ot`` orbital transformation plus an outer SCF loop."""
     ot_block = f"""
       &OT ON
-        MINIMIZER DIIS
-        PRECONDITIONER FULL_SINGLE_INVERSE
+        MINIMIZER {minimizer}
+        PRECONDITIONER {preconditioner}
       &END OT
       &OUTER_SCF ON
         MAX_SCF {outer_max_scf}
@@ -103,6 +79,12 @@ def _scf_input(ot: bool, eps_scf: float, outer_max_scf: int) -> str:
   &END DFT
 &END FORCE_EVAL
 """
+
+
+def _isolated_scf_input(eps_scf: float, outer_max_scf: int) -> str:
+    """OT with conjugate gradients and the FULL_ALL preconditioner: converges the open shells of
+    free atoms (O triplet, H doublet) where DIIS and diagonalisation with smearing oscillate."""
+    return _scf_input(True, eps_scf, outer_max_scf, minimizer="CG", preconditioner="FULL_ALL")
 
 
 _SWITCHES = {"ON", "OFF", "T", "F", "TRUE", "FALSE", ".TRUE.", ".FALSE.", "YES", "NO"}

@@ -20,7 +20,8 @@ from ase import Atoms
 
 from ilforge import keys, units
 from ilforge.errors import IlforgeError, require
-from ilforge.forcefields.openmm_system import A_TO_NM, SystemInfo, positions_nm
+from ilforge.forcefields.openmm_system import SystemInfo, box_vectors_nm, positions_nm
+from ilforge.units import A_TO_NM
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def run_md(
     integ.setRandomNumberSeed(int(seed) % 2**31 + 1)
     plat = choose_platform(platform)
     ctx = mm.Context(system, integ, plat)
-    ctx.setPeriodicBoxVectors(*[mm.Vec3(*row) for row in np.asarray(atoms.cell[:]) * A_TO_NM])
+    ctx.setPeriodicBoxVectors(*box_vectors_nm(atoms.cell[:]))
     ctx.setPositions(positions_nm(atoms))
     total_mass = float(np.sum([system.getParticleMass(i)._value for i in range(system.getNumParticles())]))
     res = MDRunResult()
