@@ -136,6 +136,23 @@ def test_conductivity_of_uncorrelated_ions_equals_nernst_einstein():
     exact = nernst_einstein_S_m({"Li": 0.3e-8, "Cl": 0.1e-8}, {"Li": n, "Cl": n}, {"Li": 1, "Cl": -1}, 30.0**3, 300.0)
     assert res["sigma_NE_S_m"] == pytest.approx(exact, rel=0.03)
     assert res["ratio_EH_NE"] == pytest.approx(1.0, abs=0.1)
+    assert res["diffusive"] is True  # a given fit window is taken as diffusive
+
+
+def test_conductivity_of_caged_ions_is_flagged_not_diffusive():
+    """Ions rattling in cages (bounded MSD, < 1 Å²) have no diffusive regime: σ is reported but flagged,
+    and the comparison with experiment carries the caveat."""
+    from ilforge.experiment.compare import NOT_DIFFUSIVE, predictions_from_analysis
+
+    n, F, dt = 50, 400, 0.01
+    rng = np.random.default_rng(9)
+    centres = rng.random((1, 2 * n, 3)) * 30.0
+    pos = centres + rng.normal(0.0, 0.2, (F, 2 * n, 3))  # vibrations about fixed sites
+    traj = walk_trajectory(pos, dt, ["Li"] * n + ["Cl"] * n, np.r_[np.full(n, 3), np.full(n, 17)])
+    res = Conductivity(traj, charges={"Li": 1, "Cl": -1}).run().results
+    assert res["diffusive"] is False
+    preds = predictions_from_analysis({"runs": [{"temperature_K": 300.0, "conductivity": res}]})
+    assert [p["note"] for p in preds] == [NOT_DIFFUSIVE, NOT_DIFFUSIVE]
 
 
 def test_form_factors_at_zero_equal_atomic_number():

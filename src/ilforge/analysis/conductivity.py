@@ -54,7 +54,9 @@ class Conductivity(AnalysisBase):
 
     results: ``sigma_NE_S_m``, ``sigma_EH_S_m`` (+ ``_err`` from blocks), ``ratio_EH_NE``,
     ``D_m2_s`` {species}, ``lag_ps``, ``msd_M_e2A2`` (F,), ``fit_window_ps``, ``temperature_K``,
-    ``volume_A3``, ``charges_e``.
+    ``volume_A3``, ``charges_e``, ``diffusive`` (True only when every charged species' MSD reached
+    its diffusive regime, :func:`ilforge.analysis.msd.diffusive_window`; otherwise both σ are rough
+    estimates of a run too short for transport).
     """
 
     def __init__(self, trajectory, charges: dict[str, float] | None = None, fit_window_ps=None, n_blocks: int = 5,
@@ -84,10 +86,11 @@ class Conductivity(AnalysisBase):
             zm[idx] = z[s]
         charged = {s: idx for s, idx in self.groups.items() if z[s] != 0}
         # self parts -> Nernst-Einstein
-        D, windows = {}, {}
+        D, windows, diffusive = {}, {}, True
         for s, idx in charged.items():
             fit = fit_diffusion(lag, msd_fft_mean(self._com[:, idx]), self.fit_window_ps)
             D[s] = fit["D_A2_ps"] * A2_PS_TO_M2_S
+            diffusive = diffusive and bool(fit["diffusive"])
             windows[s] = (lag[fit["i0"]], lag[fit["i1"] - 1])
         counts = {s: len(idx) for s, idx in charged.items()}
         sigma_ne = nernst_einstein_S_m(D, counts, z, V, T)
@@ -119,5 +122,5 @@ class Conductivity(AnalysisBase):
             sigma_EH_err_S_m=blocks_of(eh_b)[1] if len(eh_b) >= 2 else float("nan"),
             ratio_EH_NE=float(sigma_eh / sigma_ne) if sigma_ne > 0 else float("nan"),
             D_m2_s=D, lag_ps=lag, msd_M_e2A2=msd_M, fit_window_ps=(float(w[0]), float(w[1])),
-            temperature_K=T, volume_A3=V, charges_e=z,
+            temperature_K=T, volume_A3=V, charges_e=z, diffusive=diffusive,
         )

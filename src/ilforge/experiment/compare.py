@@ -41,14 +41,19 @@ def _experiment(system: str, prop: str, T_K, P_bar, tol_K: float, tol_bar: float
     return None
 
 
+#: the caveat on transport properties from a run whose MSDs never reached the diffusive regime
+NOT_DIFFUSIVE = "MSD not yet diffusive: run longer"
+
+
 def compare(system: str, predictions: list[dict], tol_K: float = 1.0, tol_bar: float = 50.0) -> list[dict]:
     """One row per prediction: property, T_K, P_bar, predicted, predicted_err, experiment, experiment_unc,
-    rel_error, citation, how (None fields where no experimental value exists)."""
+    rel_error, citation, how (None fields where no experimental value exists), note (a caveat on the
+    prediction, e.g. :data:`NOT_DIFFUSIVE`, or None)."""
     rows = []
     for p in predictions:
         exp = _experiment(system, p["property"], p.get("T_K"), p.get("P_bar"), tol_K, tol_bar)
         row = {"property": p["property"], "label": p.get("label", ""), "T_K": p.get("T_K"), "P_bar": p.get("P_bar"),
-               "predicted": p["value"], "predicted_err": p.get("err"),
+               "predicted": p["value"], "predicted_err": p.get("err"), "note": p.get("note"),
                "experiment": None, "experiment_unc": None, "rel_error": None, "citation": None, "how": None}
         if exp is not None:
             row.update(experiment=exp["value"], experiment_unc=exp["uncertainty"], citation=exp["citation"], how=exp["how"],
@@ -71,10 +76,11 @@ def predictions_from_analysis(doc: dict) -> list[dict]:
                               "T_K": T, "P_bar": P, "label": "volume fluctuations"})
         c = run.get("conductivity")
         if c:
+            note = None if c.get("diffusive", True) else NOT_DIFFUSIVE
             preds.append({"property": "conductivity_S_m", "value": c["sigma_EH_S_m"], "err": c.get("sigma_EH_err_S_m"), "T_K": T, "P_bar": P,
-                          "label": "Einstein-Helfand"})
+                          "label": "Einstein-Helfand", "note": note})
             preds.append({"property": "conductivity_S_m", "value": c["sigma_NE_S_m"], "err": c.get("sigma_NE_err_S_m"), "T_K": T, "P_bar": P,
-                          "label": "Nernst-Einstein"})
+                          "label": "Nernst-Einstein", "note": note})
         for name, rdf in (run.get("rdf") or {}).items():
             if name.replace(" ", "") in ("Li-O",) and rdf.get("cn_cutoff") is not None:
                 preds.append({"property": "Li_O_coordination", "value": rdf["cn_cutoff"], "T_K": T, "P_bar": P})

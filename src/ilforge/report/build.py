@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ilforge.experiment.compare import NOT_DIFFUSIVE
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import figure_png, line_plot, new_figure
 
@@ -190,7 +191,8 @@ def properties_section(wd: Path) -> Section | None:
             ref = f"[{cites.index(cite) + 1}]" if cite else "-"
             rel = f"{100 * r['rel_error']:+.1f} %" if r.get("rel_error") is not None else "-"
             pred = f"{r['predicted']:.4g}" + (f" ± {r['predicted_err']:.2g}" if r.get("predicted_err") else "")
-            rows.append([f.stem.removeprefix("compare_"), doc.get("system") or "-", f"{r['property']} {r.get('label') or ''}".strip(),
+            prop = f"{r['property']} {r.get('label') or ''}".strip() + (f" ({r['note']})" if r.get("note") else "")
+            rows.append([f.stem.removeprefix("compare_"), doc.get("system") or "-", prop,
                          r.get("T_K"), pred, r["experiment"] if r["experiment"] is not None else "-", rel, ref])
     blocks: list = [Table(["composition", "system", "property", "T / K", "MLIP", "experiment", "error", "ref."], rows)]
     for k, c in enumerate(cites):
@@ -200,7 +202,7 @@ def properties_section(wd: Path) -> Section | None:
         for run in doc.get("runs", []):
             for s, D in ((run.get("diffusion") or {}).get("D_m2_s") or {}).items():
                 blocks.append(Paragraph(f"{f.stem.removeprefix('analysis_')} at {run.get('temperature_K')} K: D({s}) = {D:.3e} m²/s"
-                                        + ("" if run["diffusion"]["diffusive"][s] else " (MSD not yet diffusive: run longer)")))
+                                        + ("" if run["diffusion"]["diffusive"][s] else f" ({NOT_DIFFUSIVE})")))
     return Section("properties", "Properties vs experiment", blocks)
 
 
