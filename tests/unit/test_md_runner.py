@@ -113,6 +113,39 @@ def test_restart_continues_from_checkpoint(tmp_path):
     assert list(tr.step) == list(range(0, 45, 5))  # frames after step 20 were rewritten, none duplicated
 
 
+@pytest.mark.parametrize("ensemble,thermostat", [("nvt", "langevin"), ("nvt", "nose-hoover"), ("npt", "nose-hoover")])
+def test_resumed_run_continues_the_interrupted_one_exactly(tmp_path, ensemble, thermostat):
+    """A run stopped at step 40 and resumed to step 80 equals an uninterrupted 80-step run: the
+    checkpoint carries the Nose-Hoover/MTK variables and the Langevin random stream."""
+    atoms, calc = li_bf4_box(4)
+    P = 1.0 if ensemble == "npt" else None
+
+    def settings(n_steps):
+        return MDSettings(ensemble=ensemble, thermostat=thermostat, timestep_fs=1.0, equilibration_ps=0.0,
+                          production_ps=n_steps / 1000, save_every_steps=10, checkpoint_every_steps=20, pdamp_fs=100.0,
+                          tdamp_fs=20.0)
+
+    from ase.io import read, write
+
+    run_md(atoms.copy(), calc, settings(80), tmp_path / "straight", StatePoint(300.0, P))
+    for name in ("resumed", "state_lost"):
+        run_md(atoms.copy(), calc, settings(40), tmp_path / name, StatePoint(300.0, P))  # "interrupted" at 40
+    ck = read(tmp_path / "state_lost" / "checkpoint.extxyz")
+    del ck.info["integrator_state"]  # the control: a checkpoint of positions and momenta only
+    write(tmp_path / "state_lost" / "checkpoint.extxyz", ck, format="extxyz")
+    for name in ("resumed", "state_lost"):
+        run_md(atoms.copy(), calc, settings(80), tmp_path / name, StatePoint(300.0, P))
+    a, b, c = (read_h5md(tmp_path / n / "production.h5") for n in ("straight", "resumed", "state_lost"))
+    assert list(a.step) == list(b.step) == list(range(0, 90, 10))
+    # exact up to the checkpoint's 8 decimals (extxyz) ...
+    np.testing.assert_allclose(b.positions[-1], a.positions[-1], rtol=0, atol=1e-7)
+    np.testing.assert_allclose(b.volumes_A3, a.volumes_A3, rtol=1e-9)
+    # ... while a restart without the integrator state drifts away
+    assert np.abs(c.positions[-1] - a.positions[-1]).max() > 1e-5
+    if ensemble == "npt":
+        assert np.ptp(a.volumes_A3) > 0
+
+
 def test_nve_energy_drift_small(tmp_path):
     atoms, calc = li_bf4_box(4)
     s = MDSettings(ensemble="nve", timestep_fs=0.5, equilibration_ps=0.0, production_ps=0.1, save_every_steps=10)

@@ -7,8 +7,10 @@ particles and barostat; NVE with velocity Verlet. Steps: an optional schedule of
 pressure stages, the equilibration at the state point, then production. Frames every
 ``save_every_steps`` go to ``equilibration.h5`` / ``production.h5``; monitors run every
 ``monitors.check_every_steps``; a checkpoint (extxyz with momenta) every
-``checkpoint_every_steps``. Running the same call again resumes from the last checkpoint (the
-thermostat/barostat variables restart from zero there) or returns at once when the run was done.
+``checkpoint_every_steps``. Running the same call again resumes from the last checkpoint or
+returns at once when the run was done. The checkpoint also holds the integrator's internal state
+(Nose-Hoover chain positions and momenta, the MTK barostat's volume momentum and chain, the Langevin
+random stream; :func:`integrator_state`), so a resumed run continues the interrupted one exactly.
 
 Several state points: :func:`run_state_points` runs :func:`run_state_point_task` (a picklable
 top-level function) for each, inline or in a local process pool.
@@ -130,12 +132,45 @@ def make_integrator(atoms, settings: MDSettings, temperature_K: float, pressure_
     return NoseHooverChainNVT(atoms, dt, temperature_K=temperature_K, tdamp=settings.tdamp_fs * FS, tchain=settings.tchain)
 
 
-def _write_checkpoint(atoms, step: int, outdir: Path) -> None:
+def integrator_state(dyn, rng) -> dict:
+    """The variables beyond positions, momenta and cell that the integrator carries from step to step.
+
+    Nose-Hoover chains (``NoseHooverChainNVT``, and the particle thermostat of ``IsotropicMTKNPT``):
+    chain positions η and momenta p_η; the MTK barostat: its volume momentum p_ε and the chain ξ, p_ξ
+    on it (the volume itself is the checkpoint's cell: a new integrator starts at ε = 0 there); the
+    random stream ``rng`` of Langevin. JSON-serialisable.
+    """
+    st: dict = {"rng": rng.bit_generator.state}
+    th = getattr(dyn, "_thermostat", None)
+    if th is not None:
+        st["eta"], st["p_eta"] = th._eta.tolist(), th._p_eta.tolist()
+    ba = getattr(dyn, "_barostat", None)
+    if ba is not None:
+        st["xi"], st["p_xi"] = ba._xi.tolist(), ba._p_xi.tolist()
+        st["p_eps"] = float(dyn._p_eps)
+    return st
+
+
+def restore_integrator_state(dyn, rng, st: dict) -> None:
+    """Put back what :func:`integrator_state` saved (on a new integrator at the checkpoint's cell)."""
+    rng.bit_generator.state = st["rng"]
+    th = getattr(dyn, "_thermostat", None)
+    if th is not None and "eta" in st:
+        th._eta[:], th._p_eta[:] = st["eta"], st["p_eta"]
+    ba = getattr(dyn, "_barostat", None)
+    if ba is not None and "xi" in st:
+        ba._xi[:], ba._p_xi[:] = st["xi"], st["p_xi"]
+        dyn._p_eps = st["p_eps"]
+
+
+def _write_checkpoint(atoms, step: int, outdir: Path, state: dict | None = None) -> None:
     from ase.io import write
 
     a = atoms.copy()
     a.calc = None
     a.info["md_step"] = int(step)
+    if state is not None:
+        a.info["integrator_state"] = json.dumps(state)
     tmp = outdir / (CHECKPOINT + ".tmp")
     write(tmp, a, format="extxyz")
     os.replace(tmp, outdir / CHECKPOINT)
@@ -145,7 +180,8 @@ def _read_checkpoint(outdir: Path):
     from ase.io import read
 
     a = read(outdir / CHECKPOINT, format="extxyz")
-    return a, int(a.info["md_step"])
+    st = a.info.get("integrator_state")
+    return a, int(a.info["md_step"]), (json.loads(st) if isinstance(st, str) else None)
 
 
 def run_md(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, monitors: list[Monitor] | None = None,
@@ -175,8 +211,9 @@ def run_md(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, m
     atoms.calc = calculator
     step = 0
     resumed = False
+    saved_state = None
     if restart and (outdir / CHECKPOINT).is_file():
-        ck, step = _read_checkpoint(outdir)
+        ck, step, saved_state = _read_checkpoint(outdir)
         if len(ck) != len(atoms) or not np.array_equal(ck.numbers, atoms.numbers):
             raise IlforgeError(f"{outdir / CHECKPOINT} belongs to another system; use a new output directory or delete it")
         atoms.set_cell(ck.cell, scale_atoms=False)
@@ -215,6 +252,9 @@ def run_md(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, m
                     m.target_K = seg.temperature_K
             writer = writers["production" if seg.phase == "production" else "equilibration"]
             dyn = make_integrator(atoms, settings, seg.temperature_K, seg.pressure_bar, rng)
+            if saved_state is not None and seg.start < step:  # resuming inside this segment
+                restore_integrator_state(dyn, rng, saved_state)
+            saved_state = None
             if seg.phase == "production" and step == seg.start:
                 _save(writer, atoms, step, settings, energies, seg.phase)
             while step < end and problem is None:
@@ -231,7 +271,7 @@ def run_md(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, m
                         if problem is not None:
                             break
                 if problem is None and (step % settings.checkpoint_every_steps == 0 or step == total):
-                    _write_checkpoint(atoms, step, outdir)
+                    _write_checkpoint(atoms, step, outdir, integrator_state(dyn, rng))
                 if progress is not None:
                     progress(step, total)
             if problem is not None:
