@@ -201,7 +201,7 @@ def plot_heatmaps(results: dict, outdir: Path) -> list[Path]:
             for j in range(m.shape[1]):
                 if np.isfinite(m[i, j]):
                     bright = norm is not None and norm(m[i, j]) > 0.6
-                    ax.text(j, i, f"{m[i, j]:.3g}", ha="center", va="center", fontsize=7, color="k" if bright else "w")
+                    ax.text(j, i, f"{m[i, j]:.0f}" if m[i, j] >= 100 else f"{m[i, j]:.3g}", ha="center", va="center", fontsize=7, color="k" if bright else "w")
             for c in results["training_sets"][i]["compositions"]:
                 j = results["compositions"].index(c)
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.8))
