@@ -46,6 +46,8 @@ def run(args) -> int:
         T = "-" if r["T_K"] is None else f"{r['T_K']:.1f}"
         P = "-" if r["P_bar"] is None else f"{r['P_bar']:g}"
         print(f"{name:<22}{T:>8}{P:>8}{pred:>14}{exp:>14}{rel:>9}  {(r['citation'] or '')[:70]}")
+        if r.get("note"):
+            print(f"{'':<22}  ^ {r['note']}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"system": args.system, "rows": rows}, indent=1))
