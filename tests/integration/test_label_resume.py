@@ -144,7 +144,9 @@ def test_sigkill_and_resume_small(tmp_path):
 
 
 def test_ctrl_c_and_resume(tmp_path):
-    _check_resumed(_project(tmp_path / "run", 4), None, 4, workers=2, sig=signal.SIGINT)
+    # 8 frames on 2 workers: when half are done, at least two have not started yet, so Ctrl-C
+    # lands while there is work left (with 4, the last two could finish before the signal)
+    _check_resumed(_project(tmp_path / "run", 8), None, 8, workers=2, sig=signal.SIGINT)
 
 
 @pytest.mark.slow
