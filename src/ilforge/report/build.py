@@ -146,8 +146,9 @@ def transfer_section(wd: Path) -> Section | None:
     comps = res["compositions"]
     rows = []
     for k, s in enumerate(res["training_sets"]):
-        rows.append([s["name"], "yes" if s.get("spans_targets") else "no"] + [res["energy_mae_meV_atom"][k][j] for j in range(len(comps))])
+        rows.append([s["name"], "yes" if s.get("spans") else "no"] + [res["energy_mae_meV_atom"][k][j] for j in range(len(comps))])
     blocks: list = [Table(["training set", "spans"] + comps, rows, "energy MAE / meV/atom per test composition")]
+    blocks += [Paragraph(f"{s['name']}: {s['verdict']}") for s in res["training_sets"] if s.get("verdict")]
     for name in ("transfer_energy_mae.png", "transfer_forces_mae.png"):
         png = _png(wd / "results" / name)
         if png:
