@@ -93,8 +93,10 @@ def run_stages(
     """Run ``stages`` in order, skipping those done with the same input hash.
 
     ``only``: run just these stage names (their upstream must be done); ``force``: rerun these
-    even when up to date. ``on_event(stage, event, state)`` is called with events ``skip``,
-    ``start``, ``done``, ``fail``. A failing stage stops the run (its error is recorded and raised).
+    even when up to date. A stage that runs may change what the later stages read, so it marks every
+    later stage stale (in pipeline.json: they rerun now, or on the next run when ``only`` leaves them
+    out). ``on_event(stage, event, state)`` is called with events ``skip``, ``start``, ``done``,
+    ``fail``. A failing stage stops the run (its error is recorded and raised).
     """
     workdir = Path(workdir)
     state = load_state(workdir)
@@ -116,6 +118,9 @@ def run_stages(
                 on_event(st.name, "skip", cur)
             continue
         cur.status, cur.input_hash, cur.started, cur.error = "running", hashes[st.name], time.time(), None
+        for later in names[names.index(st.name) + 1:]:
+            if later in state:
+                state[later].input_hash = None  # stale: its input is about to change
         save_state(workdir, state)
         if on_event:
             on_event(st.name, "start", cur)

@@ -49,6 +49,18 @@ def test_changed_section_reruns_that_stage_and_downstream(tmp_path):
     assert calls == ["build", "label", "train", "label", "train"]
 
 
+def test_a_stage_that_ran_makes_the_later_ones_stale(tmp_path):
+    calls = []
+    r = recipe_from_dict(RECIPE)
+    run_stages(r, tmp_path, make_stages(calls))
+    run_stages(r, tmp_path, make_stages(calls), force=["label"])  # label's output may differ now
+    assert calls == ["build", "label", "train", "label", "train"]
+    run_stages(r, tmp_path, make_stages(calls), force=["build"], only=["build"])
+    assert [s for _, s, _ in stage_status(r, tmp_path, make_stages([]))] == ["done", "stale", "stale"]
+    run_stages(r, tmp_path, make_stages(calls))
+    assert calls[5:] == ["build", "label", "train"]
+
+
 def test_failure_is_recorded_and_resumed(tmp_path):
     calls = []
     r = recipe_from_dict(RECIPE)
