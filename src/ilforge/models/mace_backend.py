@@ -130,7 +130,8 @@ def mace_arguments(
 
 @contextlib.contextmanager
 def _quiet_root_logger(log_file: Path):
-    """Keep mace's console logging off the terminal: its stdout goes to ``log_file``.
+    """Keep mace's console logging off the terminal: its stdout and stderr (TorchScript and e3nn
+    warnings while the model is compiled) go to ``log_file``.
 
     mace's ``setup_logger`` adds handlers (stdout, files) and a filter to the root logger and sets
     its level to DEBUG; the root logger's own handlers are detached while mace runs and everything
@@ -142,7 +143,7 @@ def _quiet_root_logger(log_file: Path):
         root.removeHandler(h)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(log_file, "a") as fh, contextlib.redirect_stdout(fh):
+        with open(log_file, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
             yield
     finally:
         for h in list(root.handlers):
