@@ -22,6 +22,7 @@ from ilforge.models.base import TrainingDataError, get_backend  # noqa: E402
 from ilforge.models.committee import committee_calculator, train_committee  # noqa: E402
 from ilforge.models.finetune import finetune  # noqa: E402
 from ilforge.models.settings import TrainingSettings  # noqa: E402
+from ilforge.models.tasks import threads_per_worker  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -130,7 +131,9 @@ def test_validate_refuses_unseen_element_and_other_level(project, tmp_path):
 def test_committee_mean_and_spread(project, tmp_path):
     frames = alloy_frames(12, seed=1)
     settings = TrainingSettings(max_epochs=2, batch_size=4, seed=10, committee_size=2, committee_subsample_fraction=0.8)
-    arts = train_committee(settings, frames[:10], frames[10:], tmp_path / "committee", {"Cu": 3.51, "Au": 3.8})
+    # two members in the engine's local pool: the cores are shared out, not oversubscribed
+    arts = train_committee(settings, frames[:10], frames[10:], tmp_path / "committee", {"Cu": 3.51, "Au": 3.8}, max_workers=2)
+    assert [a.info["torch_threads"] for a in arts] == [threads_per_worker(2)] * 2
     assert [a.info["settings"]["seed"] for a in arts] == [10, 11]
     assert [a.info["n_train"] for a in arts] == [8, 8]
     assert arts[0].info["training_data_hash"] != arts[1].info["training_data_hash"]

@@ -41,3 +41,12 @@ def test_planner_verdicts_li_emim_pf6(examples):
     assert not v["x0.50"]["spans"] and v["x0.50"]["rank"] == 1
     assert "undetermined" in v["x0.50"]["verdict"]
     assert all(v[k]["spans"] for k in v if k != "x0.50")
+
+
+def test_training_workers_share_the_cores():
+    from ilforge.models.tasks import threads_per_worker
+
+    assert threads_per_worker(2, cores=2) == 1
+    assert threads_per_worker(2, cores=16) == 8
+    assert threads_per_worker(5, cores=2) == 1  # never below one thread
+    assert threads_per_worker(1, cores=4) == 4

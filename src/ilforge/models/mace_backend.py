@@ -260,6 +260,7 @@ class MaceBackend(Backend):
             "settings": settings.model_dump(mode="json"),
             "mace_arguments": argv,
             "timings_s": {"prepare": t1 - t0, "train": t2 - t1, "per_epoch": (t2 - t1) / settings.max_epochs},
+            "torch_threads": require("torch", "mace").get_num_threads(),  # the timings' context
         }
         artifact = ModelArtifact(workdir, info)
         from ilforge.validate.metrics import compute_metrics

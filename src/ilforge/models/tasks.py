@@ -2,14 +2,15 @@
 
 Committees and the transferability study train several models that do not depend on each other.
 Each is a :class:`TrainTask`; :func:`run_training_tasks` runs them in this process
-(``max_workers=1``, the default on small machines) or in a local process pool. This is the single
-place to hand the tasks to ilforge's execution engine (``ilforge.engine``) once it exists.
+(``max_workers=1``, the default on small machines) or in the execution engine's local pool
+(:class:`ilforge.engine.local.LocalPool`: spawned workers that share the cores, each with
+``cores // workers`` torch/OpenMP threads, and that die with their parent on Ctrl-C or a kill).
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ProcessPoolExecutor
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def train_task(task: TrainTask) -> str:
     return str(artifact.directory)
 
 
+def threads_per_worker(max_workers: int, cores: int | None = None) -> int:
+    """Threads of each of ``max_workers`` training processes so that together they fill the cores."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, max_workers))
+
+
 def run_training_tasks(tasks: list[TrainTask], max_workers: int = 1, progress=None) -> list[ModelArtifact]:
     """Run ``tasks`` (serially or in a local process pool) and load their artifacts, in task order.
 
@@ -55,11 +61,19 @@ def run_training_tasks(tasks: list[TrainTask], max_workers: int = 1, progress=No
             if progress:
                 progress(i + 1, len(tasks), dirs[-1])
     else:
-        import multiprocessing as mp
+        from ilforge.engine.local import LocalPool
 
-        with ProcessPoolExecutor(max_workers=max_workers, mp_context=mp.get_context("spawn")) as pool:
-            for i, d in enumerate(pool.map(train_task, tasks)):
-                dirs.append(d)
+        workers = min(max_workers, len(tasks))
+        pool = LocalPool(workers=workers, threads_per_worker=threads_per_worker(workers))
+        try:
+            futures = [pool.submit(train_task, t) for t in tasks]
+            for i, fut in enumerate(futures):
+                dirs.append(fut.result())
                 if progress:
-                    progress(i + 1, len(tasks), d)
+                    progress(i + 1, len(tasks), dirs[-1])
+        except BaseException:
+            pool.abort()
+            raise
+        finally:
+            pool.close()
     return [ModelArtifact.load(Path(d)) for d in dirs]
