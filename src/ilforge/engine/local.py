@@ -1,4 +1,4 @@
-"""A local pool of worker processes (spawned, not forked) for labelling tasks.
+"""A local pool of worker processes (spawned, not forked) for labelling and training tasks.
 
 Workers start with their thread limits set (``OMP_NUM_THREADS`` etc. = ``threads_per_worker``) in
 the environment they are spawned with, so before any numerical library loads, ignore SIGINT (the parent handles Ctrl-C and stops them),
