@@ -22,3 +22,12 @@ def shared_data() -> Path:
 @pytest.fixture
 def examples() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture
+def clandp(shared_data) -> Path:
+    """The CL&P force-field files of the shared data (skipped when absent)."""
+    d = shared_data / "clandp"
+    if not (d / "il.ff").is_file():
+        pytest.skip(f"CL&P data not found at {d}")
+    return d

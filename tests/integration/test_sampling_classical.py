@@ -35,14 +35,6 @@ def _recipe(clandp: Path, ensemble: str):
     })
 
 
-@pytest.fixture
-def clandp(shared_data):
-    d = shared_data / "clandp"
-    if not (d / "il.ff").is_file():
-        pytest.skip(f"CL&P data not found at {d}")
-    return d
-
-
 def _write_box(workdir: Path, recipe):
     from ase.io import write
 

@@ -38,11 +38,11 @@ def tiny_recipe(clandp) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_single_composition_energy_error_grows_away_from_it(tmp_path, shared_data):
+def test_single_composition_energy_error_grows_away_from_it(tmp_path, clandp):
     from ilforge.cli import main
 
     recipe = tmp_path / "recipe.yaml"
-    recipe.write_text(yaml.safe_dump(tiny_recipe(shared_data / "clandp")))
+    recipe.write_text(yaml.safe_dump(tiny_recipe(clandp)))
     work = tmp_path / "work"
     for verb in ("build", "sample", "label"):
         assert main([verb, str(recipe), "--workdir", str(work)]) == 0, verb

@@ -21,14 +21,6 @@ COULOMB_KJ_MOL_A = 1389.35458  # 1/(4 pi eps0) in kJ/mol Å e^-2 (OpenMM's ONE_4
 
 
 @pytest.fixture
-def clandp(shared_data):
-    d = shared_data / "clandp"
-    if not (d / "il.ff").is_file():
-        pytest.skip(f"CL&P data not found at {d}")
-    return d
-
-
-@pytest.fixture
 def lib():
     return load_library()
 

@@ -23,10 +23,7 @@ def _recipe(tmp_path, ffpath):
     return p
 
 
-def test_ff_check_prints_types_and_net_charges(shared_data, tmp_path, capsys):
-    clandp = shared_data / "clandp"
-    if not (clandp / "il.ff").is_file():
-        pytest.skip("CL&P data not found")
+def test_ff_check_prints_types_and_net_charges(clandp, tmp_path, capsys):
     assert main(["ff", "check", str(_recipe(tmp_path, clandp))]) == 0
     out = capsys.readouterr().out
     assert "EMIM (CL&P): 19 atoms, net charge +1.0000 e (scaled +0.8000 e)" in out
@@ -34,10 +31,7 @@ def test_ff_check_prints_types_and_net_charges(shared_data, tmp_path, capsys):
     assert " CR " in out and " FB " in out
 
 
-def test_ff_check_missing_parameter_names_types(shared_data, tmp_path, capsys):
-    clandp = shared_data / "clandp"
-    if not (clandp / "il.ff").is_file():
-        pytest.skip("CL&P data not found")
+def test_ff_check_missing_parameter_names_types(clandp, tmp_path, capsys):
     lines = (clandp / "il.ff").read_text().splitlines()
     lines = [ln for ln in lines if ln.split()[:4] != ["FB", "B", "FB", "harm"] and ln.split()[:4] != ["F", "B", "F", "harm"]]
     ff = tmp_path / "ff"

@@ -17,12 +17,9 @@ from ilforge.reference.classical import ClassicalLabeler, reduced_cell  # noqa: 
 
 
 @pytest.fixture
-def setup(shared_data):
-    d = shared_data / "clandp"
-    if not (d / "il.ff").is_file():
-        pytest.skip(f"CL&P data not found at {d}")
+def setup(clandp):
     lib = load_library()
-    t = {s: clandp_template(lib.get(s), d) for s in ("EMIM", "BF4")}
+    t = {s: clandp_template(lib.get(s), clandp) for s in ("EMIM", "BF4")}
     atoms = grid_box(t, ["EMIM", "BF4", "BF4", "EMIM"], cell_A=16.0, spacing_A=8.0, seed=7)
     atoms.rattle(0.03, seed=1)
     return t, atoms
@@ -82,7 +79,7 @@ def test_stress_equals_one_component_strain_derivative_and_forces_rotate(setup):
     assert np.allclose(l2.forces, labels.forces @ rot.T, atol=1e-5)
 
 
-def test_labeler_from_recipe_uses_the_recipe_forcefield(setup, shared_data):
+def test_labeler_from_recipe_uses_the_recipe_forcefield(setup, clandp):
     from ilforge.recipe import recipe_from_dict
 
     t, atoms = setup
@@ -91,7 +88,7 @@ def test_labeler_from_recipe_uses_the_recipe_forcefield(setup, shared_data):
         "components": {"EMIM_BF4": {"EMIM": 1, "BF4": 1}},
         "box": {"ion_pairs": 2},
         "compositions": [{"id": "neat", "fractions": {"EMIM_BF4": 1.0}}],
-        "forcefield": {"type": "clandp", "path": str(shared_data / "clandp"), "charge_scale": 0.7, "cutoff_A": 7.5},
+        "forcefield": {"type": "clandp", "path": str(clandp), "charge_scale": 0.7, "cutoff_A": 7.5},
     })
     lab = ClassicalLabeler.from_recipe(recipe, compute_stress=False)
     assert lab.level_of_theory == "classical:CL&P(q*0.7);cutoff=7.5A"
