@@ -1,0 +1,301 @@
+"""The project directory: the one owner of every file name under a work directory.
+
+Layout (DESIGN.md)::
+
+    <root>/
+      recipe.yaml            copy of the recipe that produced it
+      pipeline.json          stage state (hashes, done/failed), written atomically
+      frames.db              the frame store
+      boxes/<cid>_<T>K.extxyz            packed starting structures
+      sampled/<cid>_<T>K.extxyz|.json    classical snapshots (and their run summary)
+      cache/<kind>/                      rebuildable caches (force-field parameters ...)
+      tasks/<kind>/<id>/                 file-described tasks in flight (inputs, outputs)
+      models/<name>/                     model files + model.json (backend-owned inside)
+      md/<cid>/<state>/                  MLIP MD runs (runner-owned inside)
+      md/<cid>/start_<T>K.extxyz         the starting structure of MLIP MD at T
+      results/<name>.json|.png           every number and figure the report shows
+      report.html
+
+Stages, the report and the CLI take a :class:`Project` and ask it for paths; no other module
+spells a path under the work directory. What a backend writes *inside* ``models/<name>/`` and
+what the MD runner writes *inside* its run directory belong to them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from ilforge.errors import IlforgeError
+
+RECIPE_COPY = "recipe.yaml"
+STATE_FILE = "pipeline.json"
+FRAMES_DB = "frames.db"
+REPORT = "report.html"
+
+_STATE_NAME = re.compile(r"^(?P<cid>.+)_(?P<T>[0-9.eE+-]+)K$")
+
+
+def state_name(composition_id: str, temperature_K: float) -> str:
+    """The stem naming a (composition, temperature): ``<id>_<T>K`` (e.g. ``neat_298.15K``)."""
+    return f"{composition_id}_{float(temperature_K):g}K"
+
+
+def parse_state_name(stem: str) -> tuple[str, float] | None:
+    """Inverse of :func:`state_name`: ``(composition_id, temperature_K)``, or None for another name."""
+    m = _STATE_NAME.match(stem)
+    if not m:
+        return None
+    try:
+        return m.group("cid"), float(m.group("T"))
+    except ValueError:
+        return None
+
+
+def write_json_atomic(path: Path, doc) -> Path:
+    """Write ``doc`` as JSON through a temporary file and a rename (a reader never sees half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=_jsonable))
+    os.replace(tmp, path)
+    return path
+
+
+def _jsonable(obj):
+    import numpy as np
+
+    if isinstance(obj, (np.floating, np.integer)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+class Project:
+    """A work directory (see the module docstring). Paths are returned, folders are not created
+    unless the method says so (``*_dir`` methods create theirs)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self.root)
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def init(cls, root: str | Path, recipe_path: str | Path) -> "Project":
+        """Create ``root`` and copy the recipe into it. A project made from a recipe of another
+        name is refused, so two recipes never mix their frames."""
+        proj = cls(root)
+        if proj.root.exists() and not proj.root.is_dir():
+            raise IlforgeError(f"--workdir {proj.root} is a file, not a directory; give a directory path")
+        proj.root.mkdir(parents=True, exist_ok=True)
+        copy, src = proj.recipe_copy, Path(recipe_path)
+        if copy.exists() and src.resolve() != copy.resolve() and copy.read_text() != src.read_text():
+            old, new = _recipe_name(copy), _recipe_name(src)
+            if old != new:
+                raise IlforgeError(f"{proj.root} holds the project of recipe {old!r}, not {new!r}; use another --workdir")
+        if src.resolve() != copy.resolve():
+            shutil.copyfile(src, copy)
+        return proj
+
+    @classmethod
+    def open(cls, root: str | Path) -> "Project":
+        """An existing project (one with a recipe copy); a clear error otherwise."""
+        proj = cls(root)
+        if not proj.recipe_copy.is_file():
+            raise IlforgeError(
+                f"{proj.root} is not an ilforge project (no {RECIPE_COPY}); start one with "
+                f"`ilforge run RECIPE --workdir {proj.root}`"
+            )
+        return proj
+
+    def load_recipe(self):
+        """The recipe copy of this project."""
+        from ilforge.recipe import load_recipe
+
+        return load_recipe(self.open(self.root).recipe_copy)
+
+    # ------------------------------------------------------------------ top-level files
+    @property
+    def recipe_copy(self) -> Path:
+        return self.root / RECIPE_COPY
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / STATE_FILE
+
+    @property
+    def frames_db(self) -> Path:
+        return self.root / FRAMES_DB
+
+    @property
+    def report_html(self) -> Path:
+        return self.root / REPORT
+
+    def lock_file(self, name: str) -> Path:
+        return self.root / f".{name}.lock"
+
+    @contextlib.contextmanager
+    def lock(self, name: str, what: str):
+        """Hold an exclusive lock ``name`` on the project while the block runs (an flock, released
+        by the kernel even on SIGKILL); a second holder gets a clear error naming ``what``."""
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.lock_file(name), "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise IlforgeError(f"another `{what}` is running on {self.root}; wait for it or stop it") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------------ boxes and sampling
+    def boxes_dir(self) -> Path:
+        return _mk(self.root / "boxes")
+
+    def box(self, composition_id: str, temperature_K: float) -> Path:
+        return self.root / "boxes" / f"{state_name(composition_id, temperature_K)}.extxyz"
+
+    def boxes(self) -> list[tuple[str | None, float | None, Path]]:
+        """Every packed box: (composition_id, temperature_K, path), names parsed (None when foreign)."""
+        out = []
+        for p in sorted((self.root / "boxes").glob("*.extxyz")):
+            parsed = parse_state_name(p.stem)
+            out.append((*(parsed or (None, None)), p))
+        return out
+
+    def sampled_dir(self) -> Path:
+        return _mk(self.root / "sampled")
+
+    def sampled(self, composition_id: str, temperature_K: float) -> Path:
+        """Classical snapshots of one (composition, temperature) (extxyz)."""
+        return self.root / "sampled" / f"{state_name(composition_id, temperature_K)}.extxyz"
+
+    def sampled_summary(self, composition_id: str, temperature_K: float) -> Path:
+        """The sampling run's summary (JSON); its presence marks the run complete."""
+        return self.sampled(composition_id, temperature_K).with_suffix(".json")
+
+    def cache_dir(self, kind: str) -> Path:
+        return _mk(self.root / "cache" / kind)
+
+    def tasks_dir(self, kind: str) -> Path:
+        """Where file-described tasks of ``kind`` keep their inputs and outputs while in flight."""
+        return _mk(self.root / "tasks" / kind)
+
+    # ------------------------------------------------------------------ models
+    def models_root(self) -> Path:
+        return self.root / "models"
+
+    def model_dir(self, name: str, *sub: str) -> Path:
+        """``models/<name>[/<sub>...]`` (created); ``name`` may not leave the models folder."""
+        for part in (name, *sub):
+            if not part or part in (".", "..") or "/" in part or "\\" in part:
+                raise IlforgeError(f"model name {part!r}: use a plain name (letters, digits, _ - .), no path")
+        return _mk(self.root.joinpath("models", name, *sub))
+
+    def model_names(self) -> list[str]:
+        """Names of the models trained in this project (directories under models/)."""
+        root = self.models_root()
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    # ------------------------------------------------------------------ MLIP MD
+    def md_dir(self, composition_id: str) -> Path:
+        return self.root / "md" / composition_id
+
+    def md_run(self, composition_id: str, state_label: str) -> Path:
+        """The run directory of one state point (e.g. ``md/neat/T298.15K_P1bar``)."""
+        return self.md_dir(composition_id) / state_label
+
+    def md_start(self, composition_id: str, temperature_K: float) -> Path:
+        """The starting structure of MLIP MD of a composition at a temperature."""
+        return self.md_dir(composition_id) / f"start_{float(temperature_K):g}K.extxyz"
+
+    def md_compositions(self) -> list[str]:
+        """Compositions with an MD folder."""
+        root = self.root / "md"
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def md_runs(self, composition_id: str) -> list[Path]:
+        """Run directories under ``md/<composition_id>`` (those holding a run record)."""
+        return sorted(p.parent for p in self.md_dir(composition_id).glob("*/run.json"))
+
+    # ------------------------------------------------------------------ results and report
+    def results_dir(self) -> Path:
+        return _mk(self.root / "results")
+
+    def results(self, name: str) -> Path:
+        """``results/<name>.json``."""
+        return self.root / "results" / f"{name}.json"
+
+    def figure(self, name: str) -> Path:
+        """``results/<name>.png``."""
+        return self.root / "results" / f"{name}.png"
+
+    def figures(self, pattern: str = "*") -> list[Path]:
+        return sorted((self.root / "results").glob(f"{pattern}.png"))
+
+    def results_names(self, prefix: str) -> list[str]:
+        """Names of the results files starting with ``prefix`` (``analysis_`` -> ``analysis_neat``, ...)."""
+        return sorted(p.stem for p in (self.root / "results").glob(f"{prefix}*.json"))
+
+    def write_results(self, name: str, doc) -> Path:
+        """Write ``results/<name>.json`` atomically."""
+        self.results_dir()
+        return write_json_atomic(self.results(name), doc)
+
+    def read_results(self, name: str) -> dict | list | None:
+        """``results/<name>.json`` or None when absent; a corrupt file is a clear error."""
+        path = self.results(name)
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise IlforgeError(f"{path} is corrupt ({exc}); delete it and rerun the stage that writes it") from None
+
+
+# result names (results/<name>.json): one place for each
+PLAN = "plan"
+LABELS = "labels"
+MD = "md"
+TRANSFER = "transfer"
+
+
+def analysis_name(composition_id: str) -> str:
+    return f"analysis_{composition_id}"
+
+
+def compare_name(composition_id: str) -> str:
+    return f"compare_{composition_id}"
+
+
+def validate_name(model: str, committee: bool = False) -> str:
+    return f"validate_{model}_committee" if committee else f"validate_{model}"
+
+
+def _mk(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _recipe_name(path: Path) -> str:
+    import yaml
+
+    try:
+        return str((yaml.safe_load(path.read_text()) or {}).get("name"))
+    except Exception:  # noqa: BLE001 - any unreadable recipe just has no name here
+        return "?"
