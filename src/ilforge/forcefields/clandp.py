@@ -92,8 +92,22 @@ def clandp_template(
     return _template_from_file(species, mol, db)
 
 
-def _template_from_file(species: Species, mol: MoleculeFile, db: ForceFieldDB) -> MoleculeTemplate:
-    where = f"species {species.name} ({mol.path.name})"
+def _collect(errors: list[str], fn, *args):
+    """``fn(*args)``; a :class:`ForceFieldError` is appended to ``errors`` (without the file path) and gives None."""
+    try:
+        return fn(*args)
+    except ForceFieldError as exc:
+        errors.append(str(exc).split(" in /")[0])
+        return None
+
+
+def _matched_topology(species: Species, mol: MoleculeFile, db: ForceFieldDB, where: str):
+    """Map the file's atoms onto the species' atoms (graph isomorphism).
+
+    Returns ``(mapping, inv, at, bonds_sp, nbr)``: ``mapping[i]`` the file index of species atom ``i``,
+    ``inv`` its inverse (file index -> species index), ``at`` the il.ff atom types in species order,
+    ``bonds_sp`` the sorted bonds ``(i, j)``, i < j, in species indices, and ``nbr`` the neighbour lists.
+    """
     missing = sorted({nm for nm in mol.names if nm not in db.atoms})
     if missing:
         raise ForceFieldError(f"{where}: atom types {missing} are not in the ATOMS section of {db.path}")
@@ -104,33 +118,37 @@ def _template_from_file(species: Species, mol: MoleculeFile, db: ForceFieldDB) -
 
     n = species.n_atoms
     at = [atypes[mapping[i]] for i in range(n)]
-    bt = [a.btype for a in at]
     bonds_sp = sorted({(min(inv[a], inv[b]), max(inv[a], inv[b])) for a, b in mol.bonds})
     nbr: list[list[int]] = [[] for _ in range(n)]
     for i, j in bonds_sp:
         nbr[i].append(j)
         nbr[j].append(i)
+    return mapping, inv, at, bonds_sp, nbr
 
-    errors: list[str] = []
 
-    def collect(fn, *args):
-        try:
-            return fn(*args)
-        except ForceFieldError as exc:
-            errors.append(str(exc).split(" in /")[0])
-            return None
-
+def _bond_terms(db: ForceFieldDB, bt: list[str], bonds_sp, errors: list[str]) -> list[tuple]:
+    """Harmonic bonds ``(i, j, r0 [Å], k [kJ/mol/Å²], constrained)`` for every bond of the graph."""
     bonds = []
     for i, j in bonds_sp:
-        p = collect(db.bond, bt[i], bt[j])
+        p = _collect(errors, db.bond, bt[i], bt[j])
         if p is not None:
             bonds.append((i, j, p.r0_A, p.k_kJ_mol_A2, p.constrained))
+    return bonds
+
+
+def _angle_terms(db: ForceFieldDB, bt: list[str], nbr, errors: list[str]) -> list[tuple]:
+    """Harmonic angles ``(i, j, k, θ0 [deg], k [kJ/mol/rad²])`` for every pair of neighbours of a centre j."""
     angles = []
-    for j in range(n):
+    for j in range(len(nbr)):
         for i, k in itertools.combinations(sorted(nbr[j]), 2):
-            p = collect(db.angle, bt[i], bt[j], bt[k])
+            p = _collect(errors, db.angle, bt[i], bt[j], bt[k])
             if p is not None:
                 angles.append((i, j, k, p.theta0_deg, p.k_kJ_mol_rad2))
+    return angles
+
+
+def _torsion_terms(db: ForceFieldDB, bt: list[str], bonds_sp, nbr, errors: list[str]) -> list[tuple]:
+    """Proper dihedrals ``(i, j, k, l, params)`` for every path i-j-k-l through each bond j-k."""
     torsions = []
     for j, k in bonds_sp:
         for i in nbr[j]:
@@ -139,28 +157,53 @@ def _template_from_file(species: Species, mol: MoleculeFile, db: ForceFieldDB) -
             for ll in nbr[k]:
                 if ll in (j, i):
                     continue
-                p = collect(db.dihedral, bt[i], bt[j], bt[k], bt[ll])
+                p = _collect(errors, db.dihedral, bt[i], bt[j], bt[k], bt[ll])
                 if p is not None:
                     torsions.append((i, j, k, ll, p))
+    return torsions
+
+
+def _improper_terms(db: ForceFieldDB, bt: list[str], nbr, mol: MoleculeFile, inv: dict, errors: list[str]) -> list[tuple]:
+    """Improper dihedrals ``(a, b, c, d, params)`` (central atom third).
+
+    Those listed in the molecule file; when it lists none, every atom with three neighbours whose types
+    match an IMPROPER entry (as fftool does; unmatched centres are skipped silently).
+    """
     impropers = []
     if mol.impropers:
         for quad in mol.impropers:
             q = [inv[a] for a in quad]
-            r = collect(db.improper, tuple(bt[a] for a in q))
+            r = _collect(errors, db.improper, tuple(bt[a] for a in q))
             if r is not None:
                 order, v = r
                 impropers.append((*[q[o] for o in order], v))
-    else:
-        for c in range(n):
-            if len(nbr[c]) != 3:
-                continue
-            a, b, d = nbr[c]
-            try:
-                order, v = db.improper((bt[a], bt[b], bt[c], bt[d]))
-            except ForceFieldError:
-                continue
-            q = [a, b, c, d]
-            impropers.append((*[q[o] for o in order], v))
+        return impropers
+    for c in range(len(nbr)):
+        if len(nbr[c]) != 3:
+            continue
+        a, b, d = nbr[c]
+        try:
+            order, v = db.improper((bt[a], bt[b], bt[c], bt[d]))
+        except ForceFieldError:
+            continue
+        q = [a, b, c, d]
+        impropers.append((*[q[o] for o in order], v))
+    return impropers
+
+
+def _template_from_file(species: Species, mol: MoleculeFile, db: ForceFieldDB) -> MoleculeTemplate:
+    """The CL&P template of ``species`` from its molecule file ``mol`` and the parameter database ``db``.
+
+    All missing bonded parameters are collected and reported together in one :class:`ForceFieldError`.
+    """
+    where = f"species {species.name} ({mol.path.name})"
+    mapping, inv, at, bonds_sp, nbr = _matched_topology(species, mol, db, where)
+    bt = [a.btype for a in at]
+    errors: list[str] = []
+    bonds = _bond_terms(db, bt, bonds_sp, errors)
+    angles = _angle_terms(db, bt, nbr, errors)
+    torsions = _torsion_terms(db, bt, bonds_sp, nbr, errors)
+    impropers = _improper_terms(db, bt, nbr, mol, inv, errors)
     if errors:
         uniq = list(dict.fromkeys(errors))
         raise ForceFieldError(f"{where}: " + "; ".join(uniq) + f" (parameters file {db.path})")

@@ -71,6 +71,147 @@ def molecules_of(atoms) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+@dataclass
+class _Assembly:
+    """Per-atom parameters and bonded forces collected molecule by molecule (internal to :func:`build_system`).
+
+    Per-atom arrays in template units (σ in Å, ε in kJ/mol, masses in amu, charges in e, already scaled);
+    ``excl`` the 1-2/1-3 pairs, ``pairs14`` the 1-4 pairs, ``cons_list`` constraints ``(i, j, d [nm])``.
+    """
+
+    types: list[str]
+    charges: np.ndarray
+    sig: np.ndarray
+    eps: np.ndarray
+    masses: np.ndarray
+    bonds_f: object
+    angles_f: object
+    dih_f: object
+    imp_f: object
+    excl: list[tuple[int, int]]
+    pairs14: list[tuple[int, int]]
+    cons_list: list[tuple[int, int, float]]
+    ffname: set
+
+    @classmethod
+    def empty(cls, mm, n: int) -> "_Assembly":
+        """Zeroed arrays for ``n`` atoms and empty OpenMM bonded forces."""
+        return cls(
+            [""] * n, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n),
+            mm.HarmonicBondForce(), mm.HarmonicAngleForce(), mm.PeriodicTorsionForce(), mm.PeriodicTorsionForce(),
+            [], [], [], set(),
+        )
+
+
+def _template_for(sp: str, idx: np.ndarray, templates: dict[str, MoleculeTemplate], symbols: list[str]) -> MoleculeTemplate:
+    """The template of species ``sp``, checked against the molecule's atoms (count and elements, in order)."""
+    if sp not in templates:
+        raise IlforgeError(f"no force-field template for species {sp!r} (have {sorted(templates)})")
+    t = templates[sp]
+    if len(idx) != t.n_atoms or [symbols[i] for i in idx] != t.symbols:
+        raise IlforgeError(
+            f"molecule of {sp} with atoms {[symbols[i] for i in idx]} does not match the species' atoms "
+            f"{t.symbols} (RDKit order with explicit H expected)"
+        )
+    return t
+
+
+def _add_molecule(asm: _Assembly, t: MoleculeTemplate, idx: np.ndarray, charge_scale: float, constraints: str) -> None:
+    """Add one molecule (template ``t`` on box atoms ``idx``): per-atom data, bonded terms, pair lists.
+
+    Bonds: r0 Å -> nm, k kJ/mol/Å² -> kJ/mol/nm² (or a constraint at r0); angles θ0 deg -> rad;
+    OPLS dihedrals and impropers through :func:`opls_to_periodic`; periodic torsions as given.
+    """
+    asm.ffname.add(t.forcefield)
+    for a, i in enumerate(idx):
+        asm.types[i] = t.types[a]
+        asm.charges[i] = t.charges_e[a] * charge_scale
+        asm.sig[i], asm.eps[i], asm.masses[i] = t.sigma_A[a], t.epsilon_kJ_mol[a], t.masses_amu[a]
+    for a, b, r0, k, cons in t.bonds:
+        i, j = int(idx[a]), int(idx[b])
+        fix = (constraints == "hbonds" and "H" in (t.symbols[a], t.symbols[b])) or (constraints == "cons" and cons)
+        if fix:
+            asm.cons_list.append((i, j, r0 * A_TO_NM))
+        else:
+            asm.bonds_f.addBond(i, j, r0 * A_TO_NM, k / A_TO_NM**2)
+    for a, b, c, th0, k in t.angles:
+        asm.angles_f.addAngle(int(idx[a]), int(idx[b]), int(idx[c]), np.radians(th0), k)
+    for a, b, c, d, v in t.torsions:
+        for per, phase, k in opls_to_periodic(v):
+            asm.dih_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), per, phase, k)
+    for a, b, c, d, per, phase, k in t.periodic_torsions:
+        asm.dih_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), int(per), float(phase), float(k))
+    for a, b, c, d, v in t.impropers:
+        for per, phase, k in opls_to_periodic(v):
+            asm.imp_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), per, phase, k)
+    e, p = t.pair_lists()
+    asm.excl += [(int(idx[a]), int(idx[b])) for a, b in e]
+    asm.pairs14 += [(int(idx[a]), int(idx[b])) for a, b in p]
+
+
+def _pair_forces(mm, asm: _Assembly):
+    """Coulomb ``NonbondedForce`` and geometric-mixing LJ ``CustomNonbondedForce`` with their particles.
+
+    LJ per-particle parameters are sqrt(σ/nm) and sqrt(ε/(kJ/mol)), so σ_ij = s_i s_j, ε_ij = e_i e_j.
+    1-2/1-3 pairs are excluded from both; 1-4 pairs are Coulomb exceptions with SCALE_14_COULOMB q_i q_j
+    and the 1-4 LJ (σ_ij = sqrt(σ_i σ_j), SCALE_14_LJ ε_ij) and LJ exclusions.
+    """
+    charges, sig, eps = asm.charges, asm.sig, asm.eps
+    coul = mm.NonbondedForce()
+    lj = mm.CustomNonbondedForce("4*eps*(x*x - x); x = (sig/r)^6; sig = s1*s2; eps = e1*e2")
+    lj.addPerParticleParameter("s")  # sqrt(sigma / nm)
+    lj.addPerParticleParameter("e")  # sqrt(epsilon / kJ mol-1)
+    for i in range(len(charges)):
+        coul.addParticle(float(charges[i]), 0.1, 0.0)
+        lj.addParticle([float(np.sqrt(sig[i] * A_TO_NM)), float(np.sqrt(eps[i]))])
+    for i, j in asm.excl:
+        coul.addException(i, j, 0.0, 0.1, 0.0)
+        lj.addExclusion(i, j)
+    for i, j in asm.pairs14:
+        s_ij = np.sqrt(sig[i] * sig[j]) * A_TO_NM
+        e_ij = np.sqrt(eps[i] * eps[j])
+        coul.addException(i, j, SCALE_14_COULOMB * charges[i] * charges[j], s_ij, SCALE_14_LJ * e_ij)
+        lj.addExclusion(i, j)
+    return coul, lj
+
+
+def _set_nonbonded_methods(mm, coul, lj, nonbonded: str, cutoff_A: float, ewald_tolerance: float, lj_tail: bool) -> None:
+    """Cutoff (Å -> nm) and method of the Coulomb and LJ forces; LJ tail correction only when periodic."""
+    periodic = nonbonded in ("pme", "cutoff_periodic")
+    rc = cutoff_A * A_TO_NM
+    if nonbonded == "pme":
+        coul.setNonbondedMethod(mm.NonbondedForce.PME)
+        coul.setEwaldErrorTolerance(ewald_tolerance)
+    elif nonbonded == "cutoff_periodic":
+        coul.setNonbondedMethod(mm.NonbondedForce.CutoffPeriodic)
+    elif nonbonded == "cutoff_nonperiodic":
+        coul.setNonbondedMethod(mm.NonbondedForce.CutoffNonPeriodic)
+    else:
+        coul.setNonbondedMethod(mm.NonbondedForce.NoCutoff)
+    coul.setCutoffDistance(rc)
+    coul.setUseDispersionCorrection(False)
+    if periodic:
+        coul.setExceptionsUsePeriodicBoundaryConditions(True)
+        lj.setNonbondedMethod(mm.CustomNonbondedForce.CutoffPeriodic)
+        lj.setUseLongRangeCorrection(bool(lj_tail))
+    elif nonbonded == "cutoff_nonperiodic":
+        lj.setNonbondedMethod(mm.CustomNonbondedForce.CutoffNonPeriodic)
+    else:
+        lj.setNonbondedMethod(mm.CustomNonbondedForce.NoCutoff)
+    lj.setCutoffDistance(rc)
+    lj.setUseSwitchingFunction(False)
+
+
+def _add_forces(system, forces: dict, periodic: bool) -> None:
+    """Add ``forces`` (group name -> force) to ``system`` in :data:`GROUPS` order, each in its force group."""
+    for g in ("bonds", "angles", "dihedrals", "impropers", "coulomb", "lj"):
+        f = forces[g]
+        f.setForceGroup(GROUPS[g])
+        if periodic and hasattr(f, "setUsesPeriodicBoundaryConditions"):
+            f.setUsesPeriodicBoundaryConditions(True)
+        system.addForce(f)
+
+
 def build_system(
     atoms,
     templates: dict[str, MoleculeTemplate],
@@ -96,120 +237,31 @@ def build_system(
     symbols = atoms.get_chemical_symbols()
 
     system = mm.System()
-    types = [""] * n
-    charges = np.zeros(n)
-    sig = np.zeros(n)
-    eps = np.zeros(n)
-    masses = np.zeros(n)
-    bonds_f = mm.HarmonicBondForce()
-    angles_f = mm.HarmonicAngleForce()
-    dih_f = mm.PeriodicTorsionForce()
-    imp_f = mm.PeriodicTorsionForce()
-    excl: list[tuple[int, int]] = []
-    pairs14: list[tuple[int, int]] = []
-    cons_list: list[tuple[int, int, float]] = []
-    ffname = set()
+    asm = _Assembly.empty(mm, n)
     for sp, idx in mols:
-        if sp not in templates:
-            raise IlforgeError(f"no force-field template for species {sp!r} (have {sorted(templates)})")
-        t = templates[sp]
-        ffname.add(t.forcefield)
-        if len(idx) != t.n_atoms or [symbols[i] for i in idx] != t.symbols:
-            raise IlforgeError(
-                f"molecule of {sp} with atoms {[symbols[i] for i in idx]} does not match the species' atoms "
-                f"{t.symbols} (RDKit order with explicit H expected)"
-            )
-        for a, i in enumerate(idx):
-            types[i] = t.types[a]
-            charges[i] = t.charges_e[a] * charge_scale
-            sig[i], eps[i], masses[i] = t.sigma_A[a], t.epsilon_kJ_mol[a], t.masses_amu[a]
-        for a, b, r0, k, cons in t.bonds:
-            i, j = int(idx[a]), int(idx[b])
-            fix = (constraints == "hbonds" and "H" in (t.symbols[a], t.symbols[b])) or (constraints == "cons" and cons)
-            if fix:
-                cons_list.append((i, j, r0 * A_TO_NM))
-            else:
-                bonds_f.addBond(i, j, r0 * A_TO_NM, k / A_TO_NM**2)
-        for a, b, c, th0, k in t.angles:
-            angles_f.addAngle(int(idx[a]), int(idx[b]), int(idx[c]), np.radians(th0), k)
-        for a, b, c, d, v in t.torsions:
-            for per, phase, k in opls_to_periodic(v):
-                dih_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), per, phase, k)
-        for a, b, c, d, per, phase, k in t.periodic_torsions:
-            dih_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), int(per), float(phase), float(k))
-        for a, b, c, d, v in t.impropers:
-            for per, phase, k in opls_to_periodic(v):
-                imp_f.addTorsion(int(idx[a]), int(idx[b]), int(idx[c]), int(idx[d]), per, phase, k)
-        e, p = t.pair_lists()
-        excl += [(int(idx[a]), int(idx[b])) for a, b in e]
-        pairs14 += [(int(idx[a]), int(idx[b])) for a, b in p]
+        _add_molecule(asm, _template_for(sp, idx, templates, symbols), idx, charge_scale, constraints)
 
-    for m in masses:
+    for m in asm.masses:
         system.addParticle(m)
-    for i, j, d in cons_list:
+    for i, j, d in asm.cons_list:
         system.addConstraint(i, j, d)
-    n_cons = len(cons_list)
+    n_cons = len(asm.cons_list)
 
     if periodic:
         cell = np.asarray(atoms.cell[:]) * A_TO_NM
         system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*row) for row in cell])
 
-    coul = mm.NonbondedForce()
-    lj = mm.CustomNonbondedForce("4*eps*(x*x - x); x = (sig/r)^6; sig = s1*s2; eps = e1*e2")
-    lj.addPerParticleParameter("s")  # sqrt(sigma / nm)
-    lj.addPerParticleParameter("e")  # sqrt(epsilon / kJ mol-1)
-    for i in range(n):
-        coul.addParticle(float(charges[i]), 0.1, 0.0)
-        lj.addParticle([float(np.sqrt(sig[i] * A_TO_NM)), float(np.sqrt(eps[i]))])
-    for i, j in excl:
-        coul.addException(i, j, 0.0, 0.1, 0.0)
-        lj.addExclusion(i, j)
-    for i, j in pairs14:
-        s_ij = np.sqrt(sig[i] * sig[j]) * A_TO_NM
-        e_ij = np.sqrt(eps[i] * eps[j])
-        coul.addException(i, j, SCALE_14_COULOMB * charges[i] * charges[j], s_ij, SCALE_14_LJ * e_ij)
-        lj.addExclusion(i, j)
-    rc = cutoff_A * A_TO_NM
-    if nonbonded == "pme":
-        coul.setNonbondedMethod(mm.NonbondedForce.PME)
-        coul.setEwaldErrorTolerance(ewald_tolerance)
-    elif nonbonded == "cutoff_periodic":
-        coul.setNonbondedMethod(mm.NonbondedForce.CutoffPeriodic)
-    elif nonbonded == "cutoff_nonperiodic":
-        coul.setNonbondedMethod(mm.NonbondedForce.CutoffNonPeriodic)
-    else:
-        coul.setNonbondedMethod(mm.NonbondedForce.NoCutoff)
-    coul.setCutoffDistance(rc)
-    coul.setUseDispersionCorrection(False)
-    if periodic:
-        coul.setExceptionsUsePeriodicBoundaryConditions(True)
-        lj.setNonbondedMethod(mm.CustomNonbondedForce.CutoffPeriodic)
-        lj.setUseLongRangeCorrection(bool(lj_tail))
-    elif nonbonded == "cutoff_nonperiodic":
-        lj.setNonbondedMethod(mm.CustomNonbondedForce.CutoffNonPeriodic)
-    else:
-        lj.setNonbondedMethod(mm.CustomNonbondedForce.NoCutoff)
-    lj.setCutoffDistance(rc)
-    lj.setUseSwitchingFunction(False)
-
-    for f, g in (
-        (bonds_f, "bonds"),
-        (angles_f, "angles"),
-        (dih_f, "dihedrals"),
-        (imp_f, "impropers"),
-        (coul, "coulomb"),
-        (lj, "lj"),
-    ):
-        f.setForceGroup(GROUPS[g])
-        if periodic and hasattr(f, "setUsesPeriodicBoundaryConditions"):
-            f.setUsesPeriodicBoundaryConditions(True)
-        system.addForce(f)
+    coul, lj = _pair_forces(mm, asm)
+    _set_nonbonded_methods(mm, coul, lj, nonbonded, cutoff_A, ewald_tolerance, lj_tail)
+    forces = {"bonds": asm.bonds_f, "angles": asm.angles_f, "dihedrals": asm.dih_f, "impropers": asm.imp_f,
+              "coulomb": coul, "lj": lj}
+    _add_forces(system, forces, periodic)
     if periodic:
         _check_cutoff(atoms, cutoff_A)
-    ff = "+".join(sorted(ffname))
+    ff = "+".join(sorted(asm.ffname))
     counts = Counter(sp for sp, _ in mols)
     log.info("built OpenMM system (%s): %d atoms, molecules %s, %d constraints", ff, n, dict(counts), n_cons)
-    info = SystemInfo(types, charges, mols, ff, n_cons)
+    info = SystemInfo(asm.types, asm.charges, mols, ff, n_cons)
     return system, info
 
 

@@ -140,6 +140,108 @@ def _recommend(candidates: list[Composition], cand_vecs: np.ndarray, target_vecs
     return [] if best is None else sorted(best[1], key=lambda i: candidates[i].x if candidates[i].x is not None else i)
 
 
+def _reachable_vectors(target_vecs: np.ndarray, train_vecs: np.ndarray, components, names: list[str]) -> np.ndarray:
+    """Rows spanning the reachable count space: targets, training and the components' formula units."""
+    reach = [target_vecs, train_vecs]
+    if components:
+        reach.append(np.array([[comp.get(s, 0) for s in names] for comp in components.values()], dtype=float))
+    return np.vstack([r for r in reach if r.size])
+
+
+def _is_neutrality(row: np.ndarray, charges: np.ndarray) -> bool:
+    """Whether the constraint ``row · n = 0`` is proportional to overall electroneutrality ``q · n = 0``."""
+    return bool(np.any(charges) and rank(np.vstack([row, charges])) == 1)
+
+
+def _constraint_texts(constraints_rows: np.ndarray, charges: np.ndarray, labels: list[str]) -> list[str]:
+    """Human-readable linear constraints on the counts, ``Σ c_s n_s = 0``, one per independent row (RREF)."""
+    constraint_text = []
+    for row in rref(constraints_rows) if len(constraints_rows) else []:
+        ints = nice_integer_combination(row)
+        is_neutrality = _is_neutrality(row, charges)
+        text = combination_text(row, labels, "n") + " = 0"
+        constraint_text.append(text + (" (overall electroneutrality)" if is_neutrality else "") if ints is not None else text)
+    return constraint_text
+
+
+def _gauge_texts(constraints_rows: np.ndarray, charges: np.ndarray, labels: list[str]) -> list[str]:
+    """The gauge freedoms of the species energies: each constraint row c gives E -> E + λ c, invisible to every box."""
+    gauge = []
+    for row in rref(constraints_rows) if len(constraints_rows) else []:
+        if _is_neutrality(row, charges):
+            gauge.append(
+                "E(i) -> E(i) + λ q_i for every ion i changes no neutral box: single-ion energies are fixed "
+                "only up to a cation/anion shift"
+            )
+        else:
+            gauge.append(f"adding λ × ({combination_text(row, labels, 'E')}) to the species energies changes no box energy")
+    return gauge
+
+
+def _training_analysis(targets, training, target_vecs: np.ndarray, train_vecs: np.ndarray, labels: list[str], n: int) -> dict:
+    """Rank of the training vectors, whether they span the targets, the energy combinations they fix
+    (``determined``), the missing directions (``undetermined``) and the targets outside their span."""
+    train_rank = rank(train_vecs) if len(training) else 0
+    spans = bool(len(training)) and rank(np.vstack([train_vecs, target_vecs])) == train_rank
+    indep = _independent_subset(list(train_vecs)) if len(training) else []
+    determined = [combination_text(train_vecs[i], labels, "E") for i in indep]
+    missing = residual_directions(target_vecs, train_vecs if len(training) else np.zeros((0, n)))
+    undetermined = _texts(missing, labels, "E")
+    untransferable = []
+    if len(training):
+        for c, v in zip(targets, target_vecs):
+            if rank(np.vstack([train_vecs, v])) > train_rank:
+                untransferable.append(c.id)
+    else:
+        untransferable = [c.id for c in targets]
+    return {"train_rank": train_rank, "spans": spans, "determined": determined, "undetermined": undetermined,
+            "untransferable": untransferable}
+
+
+def _element_analysis(ordered: list[Species], planned: list[Composition]) -> tuple[list[str], int, bool]:
+    """Elements (C, H first), the rank of the element-count matrix of ``planned`` (compositions x elements)
+    and whether per-element E0s are fittable by least squares (full column rank)."""
+    elements = sorted({el for sp in ordered for el in sp.symbols}, key=lambda e: (e != "C", e != "H", e))
+    el_matrix = np.array(
+        [[sum(c.counts.get(sp.name, 0) * sp.symbols.count(el) for sp in ordered) for el in elements] for c in planned]
+    ).reshape(len(planned), len(elements))
+    el_rank = rank(el_matrix) if len(planned) else 0
+    fittable = el_rank == len(elements) and len(planned) > 0
+    return elements, el_rank, fittable
+
+
+def _plan_messages(n, m, c_required, training, tr: dict, target_vecs, recommended, elements, el_rank, fittable) -> list[str]:
+    """The plan's explanation, one sentence per finding (required count, training span, recommendation, E0s)."""
+    messages = [
+        f"{n} species, {m} constraint(s): at least C = {n} - {m} = {c_required} linearly independent compositions "
+        f"are needed for energies to transfer across the composition space."
+    ]
+    if training:
+        if tr["spans"]:
+            messages.append(
+                f"The training compositions ({', '.join(c.id for c in training)}) have rank {tr['train_rank']} and span every target: "
+                f"energies can transfer."
+            )
+        else:
+            messages.append(
+                f"The training compositions ({', '.join(c.id for c in training)}) have rank {tr['train_rank']} < {rank(target_vecs)} "
+                f"needed by the targets: {'; '.join(tr['undetermined'])} stay(s) undetermined, so energies of "
+                f"{len(tr['untransferable'])} target(s) cannot transfer (forces may)."
+            )
+    if recommended:
+        messages.append(f"Recommended minimal training set: {', '.join(recommended)}.")
+    messages.append(
+        f"Per-element reference energies: the element counts of the {'training' if training else 'recommended'} "
+        f"frames span {el_rank} of {len(elements)} directions ({', '.join(elements)}); "
+        + (
+            "a least-squares E0 fit is possible."
+            if fittable
+            else "a least-squares E0 fit is NOT determined; use isolated-atom energies at the same level of theory."
+        )
+    )
+    return messages
+
+
 def plan_compositions(
     species: list[Species],
     targets: list[Composition],
@@ -166,104 +268,35 @@ def plan_compositions(
         return np.array([c.vector(names) for c in comps]).reshape(len(comps), n)
 
     target_vecs, train_vecs, cand_vecs = vecs(targets), vecs(training), vecs(candidates)
-    reach = [target_vecs, train_vecs]
-    if components:
-        reach.append(np.array([[comp.get(s, 0) for s in names] for comp in components.values()], dtype=float))
-    reach_vecs = np.vstack([r for r in reach if r.size])
+    reach_vecs = _reachable_vectors(target_vecs, train_vecs, components, names)
     c_required = rank(reach_vecs)
     constraints_rows = null_space_basis(reach_vecs, n)
     m = n - c_required
-
     charges = np.array([sp.charge for sp in ordered], dtype=float)
-    constraint_text = []
-    for row in rref(constraints_rows) if len(constraints_rows) else []:
-        ints = nice_integer_combination(row)
-        is_neutrality = np.any(charges) and rank(np.vstack([row, charges])) == 1
-        text = combination_text(row, labels, "n") + " = 0"
-        constraint_text.append(text + (" (overall electroneutrality)" if is_neutrality else "") if ints is not None else text)
-
-    train_rank = rank(train_vecs) if len(training) else 0
-    spans = bool(len(training)) and rank(np.vstack([train_vecs, target_vecs])) == train_rank
-
-    indep = _independent_subset(list(train_vecs)) if len(training) else []
-    determined = [combination_text(train_vecs[i], labels, "E") for i in indep]
-    missing = residual_directions(target_vecs, train_vecs if len(training) else np.zeros((0, n)))
-    undetermined = _texts(missing, labels, "E")
-    untransferable = []
-    if len(training):
-        for c, v in zip(targets, target_vecs):
-            if rank(np.vstack([train_vecs, v])) > train_rank:
-                untransferable.append(c.id)
-    else:
-        untransferable = [c.id for c in targets]
-
-    gauge = []
-    for row in rref(constraints_rows) if len(constraints_rows) else []:
-        if np.any(charges) and rank(np.vstack([row, charges])) == 1:
-            gauge.append(
-                "E(i) -> E(i) + λ q_i for every ion i changes no neutral box: single-ion energies are fixed "
-                "only up to a cation/anion shift"
-            )
-        else:
-            gauge.append(f"adding λ × ({combination_text(row, labels, 'E')}) to the species energies changes no box energy")
-
+    tr = _training_analysis(targets, training, target_vecs, train_vecs, labels, n)
     rec_idx = _recommend(candidates, cand_vecs, target_vecs, n) if len(candidates) else []
     recommended = [candidates[i].id for i in rec_idx]
-
     planned = training if training else [candidates[i] for i in rec_idx]
-    elements = sorted({el for sp in ordered for el in sp.symbols}, key=lambda e: (e != "C", e != "H", e))
-    el_matrix = np.array(
-        [[sum(c.counts.get(sp.name, 0) * sp.symbols.count(el) for sp in ordered) for el in elements] for c in planned]
-    ).reshape(len(planned), len(elements))
-    el_rank = rank(el_matrix) if len(planned) else 0
-    fittable = el_rank == len(elements) and len(planned) > 0
-
-    messages = [
-        f"{n} species, {m} constraint(s): at least C = {n} - {m} = {c_required} linearly independent compositions "
-        f"are needed for energies to transfer across the composition space."
-    ]
-    if training:
-        if spans:
-            messages.append(
-                f"The training compositions ({', '.join(c.id for c in training)}) have rank {train_rank} and span every target: "
-                f"energies can transfer."
-            )
-        else:
-            messages.append(
-                f"The training compositions ({', '.join(c.id for c in training)}) have rank {train_rank} < {rank(target_vecs)} "
-                f"needed by the targets: {'; '.join(undetermined)} stay(s) undetermined, so energies of "
-                f"{len(untransferable)} target(s) cannot transfer (forces may)."
-            )
-    if recommended:
-        messages.append(f"Recommended minimal training set: {', '.join(recommended)}.")
-    messages.append(
-        f"Per-element reference energies: the element counts of the {'training' if training else 'recommended'} "
-        f"frames span {el_rank} of {len(elements)} directions ({', '.join(elements)}); "
-        + (
-            "a least-squares E0 fit is possible."
-            if fittable
-            else "a least-squares E0 fit is NOT determined; use isolated-atom energies at the same level of theory."
-        )
-    )
+    elements, el_rank, fittable = _element_analysis(ordered, planned)
     return Plan(
         species=labels,
         n_species=n,
         n_constraints=m,
         required_compositions=c_required,
-        constraints=constraint_text,
+        constraints=_constraint_texts(constraints_rows, charges, labels),
         training=[c.id for c in training],
-        training_rank=train_rank,
-        spans_targets=bool(spans),
-        determined=determined,
-        undetermined=undetermined if training else [],
-        untransferable_targets=untransferable if training else [],
-        gauge=gauge,
+        training_rank=tr["train_rank"],
+        spans_targets=bool(tr["spans"]),
+        determined=tr["determined"],
+        undetermined=tr["undetermined"] if training else [],
+        untransferable_targets=tr["untransferable"] if training else [],
+        gauge=_gauge_texts(constraints_rows, charges, labels),
         recommended=recommended,
         recommended_counts=[candidates[i].counts for i in rec_idx],
         elements=elements,
         element_rank=el_rank,
         element_e0_fittable=bool(fittable),
-        messages=messages,
+        messages=_plan_messages(n, m, c_required, training, tr, target_vecs, recommended, elements, el_rank, fittable),
     )
 
 

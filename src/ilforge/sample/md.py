@@ -103,7 +103,97 @@ def frame_from_state(state, template_atoms: Atoms, info: SystemInfo) -> Atoms:
     return at
 
 
-def run_md(
+@dataclass
+class _Run:
+    """A running simulation (internal to :func:`run_classical_md`): context, integrator, the result being
+    filled, the total mass (amu) for densities, the timestep (ps) and the report interval (steps)."""
+
+    ctx: object
+    integ: object
+    res: MDRunResult
+    total_mass: float
+    dt_ps: float
+    n_rep: int
+    progress: Callable[[MDRunResult], None] | None
+
+    def record(self, t_ps: float) -> None:
+        """Append time (ps), density ρ = m / V (g/cm³) and potential energy (kJ/mol -> eV) to the trace."""
+        st = self.ctx.getState(getEnergy=True)
+        vol_A3 = st.getPeriodicBoxVolume()._value / A_TO_NM**3
+        self.res.times_ps.append(t_ps)
+        self.res.densities_g_cm3.append(units.density_g_cm3(self.total_mass, vol_A3))
+        self.res.potential_energies_eV.append(st.getPotentialEnergy()._value * units.KJ_MOL)
+
+
+def _make_context(atoms: Atoms, system, temperature_K, pressure_bar, friction_per_ps, dt_ps, seed, platform):
+    """Add a Monte Carlo barostat (isotropic, every BAROSTAT_INTERVAL_STEPS) to ``system`` and build a
+    Context with a Langevin middle integrator at the box's cell and positions (Å -> nm).
+
+    Returns ``(ctx, integ, barostat)``; both random streams are seeded with ``seed mod 2^31 + 1``.
+    """
+    mm = require("openmm", "classical")
+    ommunit = require("openmm.unit", "classical")
+    barostat = mm.MonteCarloBarostat(pressure_bar * ommunit.bar, temperature_K * ommunit.kelvin, BAROSTAT_INTERVAL_STEPS)
+    barostat.setRandomNumberSeed(int(seed) % 2**31 + 1)
+    system.addForce(barostat)
+    integ = mm.LangevinMiddleIntegrator(temperature_K, friction_per_ps, dt_ps)
+    integ.setRandomNumberSeed(int(seed) % 2**31 + 1)
+    plat = choose_platform(platform)
+    ctx = mm.Context(system, integ, plat)
+    ctx.setPeriodicBoxVectors(*box_vectors_nm(atoms.cell[:]))
+    ctx.setPositions(positions_nm(atoms))
+    return ctx, integ, barostat
+
+
+def _equilibrate(run: _Run, n_eq: int) -> float:
+    """``n_eq`` steps in chunks of the report interval, recording after each; returns the end time (ps)."""
+    t = 0.0
+    done = 0
+    while done < n_eq:
+        k = min(run.n_rep, n_eq - done)
+        run.integ.step(k)
+        done += k
+        t = done * run.dt_ps
+        run.record(t)
+        if run.progress:
+            run.progress(run.res)
+    return t
+
+
+def _snapshot(run: _Run, atoms: Atoms, info: SystemInfo, temperature_K: float, t: float) -> Atoms:
+    """The current state as a frame (molecules whole) tagged with temperature, force field and time (ps)."""
+    st = run.ctx.getState(getPositions=True, enforcePeriodicBox=False)
+    fr = frame_from_state(st, atoms, info)
+    fr.info[keys.TEMPERATURE_K] = float(temperature_K)
+    fr.info[keys.FORCEFIELD] = info.forcefield
+    fr.info["time_ps"] = float(t)
+    return fr
+
+
+def _produce(run: _Run, n_prod: int, n_int: int, atoms: Atoms, info: SystemInfo, temperature_K: float, on_frame) -> None:
+    """``n_prod`` production steps in chunks ending at every report point and every snapshot point
+    (every ``n_int`` steps); snapshots go to ``run.res.frames`` and ``on_frame``."""
+    res = run.res
+    done = 0
+    while done < n_prod:
+        next_rep = (done // run.n_rep + 1) * run.n_rep
+        next_int = (done // n_int + 1) * n_int
+        k = min(next_rep, next_int, n_prod) - done
+        run.integ.step(k)
+        done += k
+        t = res.production_start_ps + done * run.dt_ps
+        if done % run.n_rep == 0 or done == n_prod:
+            run.record(t)
+        if done % n_int == 0:
+            fr = _snapshot(run, atoms, info, temperature_K, t)
+            res.frames.append(fr)
+            if on_frame is not None:
+                on_frame(fr)
+        if run.progress:
+            run.progress(res)
+
+
+def run_classical_md(
     atoms: Atoms,
     system,
     info: SystemInfo,
@@ -131,74 +221,26 @@ def run_md(
     ``report_interval_ps``.
     """
     mm = require("openmm", "classical")
-    ommunit = require("openmm.unit", "classical")
     if ensemble not in ("nvt", "npt"):
         raise IlforgeError(f"ensemble must be nvt or npt, got {ensemble!r}")
     dt_ps = timestep_fs * 1e-3
-    barostat = mm.MonteCarloBarostat(pressure_bar * ommunit.bar, temperature_K * ommunit.kelvin, BAROSTAT_INTERVAL_STEPS)
-    barostat.setRandomNumberSeed(int(seed) % 2**31 + 1)
-    system.addForce(barostat)
-    integ = mm.LangevinMiddleIntegrator(temperature_K, friction_per_ps, dt_ps)
-    integ.setRandomNumberSeed(int(seed) % 2**31 + 1)
-    plat = choose_platform(platform)
-    ctx = mm.Context(system, integ, plat)
-    ctx.setPeriodicBoxVectors(*box_vectors_nm(atoms.cell[:]))
-    ctx.setPositions(positions_nm(atoms))
+    ctx, integ, barostat = _make_context(atoms, system, temperature_K, pressure_bar, friction_per_ps, dt_ps, seed, platform)
     total_mass = float(np.sum([system.getParticleMass(i)._value for i in range(system.getNumParticles())]))
     res = MDRunResult()
     t_start = time.perf_counter()
     if minimize:
         mm.LocalEnergyMinimizer.minimize(ctx, 10.0, 2000)
     ctx.setVelocitiesToTemperature(temperature_K, int(seed) % 2**31 + 1)
-
-    def record(t_ps: float):
-        st = ctx.getState(getEnergy=True)
-        vol_A3 = st.getPeriodicBoxVolume()._value / A_TO_NM**3
-        res.times_ps.append(t_ps)
-        res.densities_g_cm3.append(units.density_g_cm3(total_mass, vol_A3))
-        res.potential_energies_eV.append(st.getPotentialEnergy()._value * units.KJ_MOL)
-
-    t = 0.0
     n_rep = max(1, int(round(report_interval_ps / dt_ps)))
-    n_eq = int(round(equilibration_ps / dt_ps))
-    done = 0
-    while done < n_eq:
-        k = min(n_rep, n_eq - done)
-        integ.step(k)
-        done += k
-        t = done * dt_ps
-        record(t)
-        if progress:
-            progress(res)
-    res.production_start_ps = t
+    run = _Run(ctx, integ, res, total_mass, dt_ps, n_rep, progress)
+    res.production_start_ps = _equilibrate(run, int(round(equilibration_ps / dt_ps)))
     if ensemble == "nvt":
         barostat.setFrequency(0)
         ctx.reinitialize(preserveState=True)
     n_int = max(1, int(round(interval_ps / dt_ps)))
     n_prod = int(round(production_ps / dt_ps))
-    # chunks end at every report point and every snapshot point
     t_prod0 = time.perf_counter()
-    done = 0
-    while done < n_prod:
-        next_rep = (done // n_rep + 1) * n_rep
-        next_int = (done // n_int + 1) * n_int
-        k = min(next_rep, next_int, n_prod) - done
-        integ.step(k)
-        done += k
-        t = res.production_start_ps + done * dt_ps
-        if done % n_rep == 0 or done == n_prod:
-            record(t)
-        if done % n_int == 0:
-            st = ctx.getState(getPositions=True, enforcePeriodicBox=False)
-            fr = frame_from_state(st, atoms, info)
-            fr.info[keys.TEMPERATURE_K] = float(temperature_K)
-            fr.info[keys.FORCEFIELD] = info.forcefield
-            fr.info["time_ps"] = float(t)
-            res.frames.append(fr)
-            if on_frame is not None:
-                on_frame(fr)
-        if progress:
-            progress(res)
+    _produce(run, n_prod, n_int, atoms, info, temperature_K, on_frame)
     wall_prod = time.perf_counter() - t_prod0
     res.wall_s = time.perf_counter() - t_start
     if n_prod > 0 and wall_prod > 0:
