@@ -27,7 +27,7 @@ from ilforge.chem.species import load_library  # noqa: E402
 from ilforge.forcefields.clandp import clandp_template  # noqa: E402
 from ilforge.forcefields.openmm_system import build_system  # noqa: E402
 from ilforge.units import A_TO_NM  # noqa: E402
-from ilforge.sample.md import BAROSTAT_INTERVAL_STEPS, run_md  # noqa: E402
+from ilforge.sample.md import BAROSTAT_INTERVAL_STEPS, run_classical_md  # noqa: E402
 
 
 def plain_openmm(system, positions_nm, box_nm, n_steps: int, temperature: float, seed: int, platform: str) -> float:
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
             w = plain_openmm(system, box.positions * A_TO_NM, np.asarray(box.cell[:]) * A_TO_NM, n_steps, 298.15, r + 1, a.platform)
             plain.append(a.ps * 1e-3 / (w / 86400.0))
             out = Path(tmp) / f"frames{r}.extxyz"
-            res = run_md(
+            res = run_classical_md(
                 box, system, info, 298.15, timestep_fs=1.0, equilibration_ps=0.01, production_ps=a.ps,
                 ensemble="npt", interval_ps=0.5, report_interval_ps=1.0, seed=r + 1, platform=a.platform,
                 minimize=False, on_frame=lambda fr, _o=out: write(_o, fr, format="extxyz", append=True),

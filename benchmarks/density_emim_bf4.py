@@ -25,7 +25,7 @@ from _box import default_clandp, packmol_box  # noqa: E402
 from ilforge.chem.species import load_library  # noqa: E402
 from ilforge.forcefields.clandp import clandp_template  # noqa: E402
 from ilforge.forcefields.openmm_system import build_system  # noqa: E402
-from ilforge.sample.md import run_md  # noqa: E402
+from ilforge.sample.md import run_classical_md  # noqa: E402
 
 EXPERIMENT_G_CM3 = 1.280
 
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
         if len(res.times_ps) % 5 == 0:
             dump(res)
 
-    res = run_md(
+    res = run_classical_md(
         box, system, info, 298.15, pressure_bar=1.0, timestep_fs=a.timestep_fs, equilibration_ps=a.equil_ps,
         production_ps=a.prod_ps, ensemble="npt", interval_ps=max(a.prod_ps, 1.0), report_interval_ps=1.0,
         seed=a.seed, platform=a.platform, progress=progress,

@@ -1,9 +1,11 @@
 """Stage order and resumability of ``ilforge run``.
 
-Each :class:`Stage` names its inputs: the recipe sections it reads plus the stage before it. Its
+:data:`STAGES` is the order; each :class:`Stage` names the function that runs it,
+``run_<stage>(project, recipe) -> <Stage>Result`` in its package's ``stage`` module (the same function
+the CLI verb calls), and its inputs: the recipe sections it reads plus the stage before it. Its
 *input hash* chains sha256(sections, previous stage's hash), so a change upstream reruns
 everything downstream, and an unchanged stage is skipped. The state lives in
-``<workdir>/pipeline.json`` and is written atomically after each stage; a crash or Ctrl-C in
+the project's ``pipeline.json`` and is written atomically after each stage; a crash or Ctrl-C in
 the middle of a stage leaves it ``running``/``failed`` and the next run redoes it — the stages
 themselves keep finished work (boxes, labelled frames, trained models, MD checkpoints), so
 a redo resumes rather than restarts.
@@ -12,29 +14,54 @@ a redo resumes rather than restarts.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ilforge.errors import IlforgeError
+from ilforge.project import Project
 
 log = logging.getLogger(__name__)
-
-STATE_FILE = "pipeline.json"
 
 
 @dataclass(frozen=True)
 class Stage:
-    """One pipeline stage. ``run(recipe, workdir) -> dict`` returns a JSON-able summary."""
+    """One pipeline stage: ``function`` ("module:name", imported when the stage runs, or the function
+    itself) is ``run_<stage>(project, recipe)``, whose
+    result's ``summary()`` (a JSON-able dict) is kept in pipeline.json; ``sections`` are the recipe
+    sections it reads."""
 
     name: str
     sections: tuple[str, ...]
-    run: Callable
+    function: str | Callable
     description: str = ""
+
+    def run(self, project: Project, recipe) -> dict:
+        fn = self.function
+        if isinstance(fn, str):
+            module, _, attr = fn.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
+        result = fn(project, recipe)
+        return result.summary() if result is not None else {}
+
+
+STAGES: list[Stage] = [
+    Stage("plan", ("components", "species", "box", "scan", "compositions", "training_compositions"),
+          "ilforge.plan.stage:run_plan", "composition planner"),
+    Stage("build", ("seed", "species", "components", "box", "temperatures_K", "scan", "compositions"),
+          "ilforge.build.stage:run_build", "packed boxes"),
+    Stage("sample", ("forcefield", "sampling", "pressure_bar"), "ilforge.sample.stage:run_sample", "classical MD sampling"),
+    Stage("label", ("labels",), "ilforge.reference.stage:run_label", "reference labels"),
+    Stage("train", ("training",), "ilforge.models.stage:run_train", "MLIP training"),
+    Stage("validate", (), "ilforge.validate.stage:run_validate", "test-set errors"),
+    Stage("md", ("md",), "ilforge.md.stage:run_md", "MLIP molecular dynamics"),
+    Stage("analyze", ("analysis",), "ilforge.analysis.stage:run_analyze", "properties vs experiment"),
+    Stage("report", (), "ilforge.report.stage:run_report", "HTML report"),
+]
 
 
 @dataclass
@@ -64,33 +91,67 @@ def stage_input_hashes(recipe, stages: list[Stage]) -> dict[str, str]:
     return hashes
 
 
-def load_state(workdir: str | Path) -> dict[str, StageState]:
-    path = Path(workdir) / STATE_FILE
+def load_state(project: Project) -> dict[str, StageState]:
+    path = project.state_file
     if not path.exists():
         return {}
     try:
         raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        return {name: StageState(**st) for name, st in raw.items()}
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as exc:
         raise IlforgeError(f"{path} is corrupt ({exc}); delete it to rerun every stage") from None
-    return {name: StageState(**st) for name, st in raw.items()}
 
 
-def save_state(workdir: str | Path, state: dict[str, StageState]) -> None:
-    path = Path(workdir) / STATE_FILE
+def save_state(project: Project, state: dict[str, StageState]) -> None:
+    path = project.state_file
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({k: v.__dict__ for k, v in state.items()}, indent=2, default=str))
     os.replace(tmp, path)
 
 
+def _check_names(stages: list[Stage], names: set[str]) -> None:
+    known = [s.name for s in stages]
+    for bad in sorted(names - set(known)):
+        raise IlforgeError(f"unknown stage {bad!r}; stages are: {', '.join(known)}")
+
+
+def _run_one(st: Stage, project: Project, recipe, state: dict[str, StageState], input_hash: str, names: list[str],
+             on_event) -> None:
+    """Run one stage, recording running → done/failed in pipeline.json; later stages become stale."""
+    cur = state[st.name]
+    cur.status, cur.input_hash, cur.started, cur.error = "running", input_hash, time.time(), None
+    for later in names[names.index(st.name) + 1:]:
+        if later in state:
+            state[later].input_hash = None  # stale: its input is about to change
+    save_state(project, state)
+    if on_event:
+        on_event(st.name, "start", cur)
+    try:
+        summary = st.run(project, recipe)
+    except BaseException as exc:
+        cur.status = "failed"
+        cur.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyboardInterrupt) else "interrupted"
+        cur.finished = time.time()
+        save_state(project, state)
+        if on_event:
+            on_event(st.name, "fail", cur)
+        raise
+    cur.status, cur.finished, cur.summary = "done", time.time(), summary
+    cur.wall_s = cur.finished - cur.started
+    save_state(project, state)
+    if on_event:
+        on_event(st.name, "done", cur)
+
+
 def run_stages(
     recipe,
-    workdir: str | Path,
-    stages: list[Stage],
+    project: Project,
+    stages: list[Stage] | None = None,
     only: list[str] | None = None,
     force: list[str] | None = None,
     on_event: Callable[[str, str, StageState], None] | None = None,
 ) -> dict[str, StageState]:
-    """Run ``stages`` in order, skipping those done with the same input hash.
+    """Run ``stages`` (default :data:`STAGES`) in order, skipping those done with the same input hash.
 
     ``only``: run just these stage names (their upstream must be done); ``force``: rerun these
     even when up to date. A stage that runs may change what the later stages read, so it marks every
@@ -98,17 +159,15 @@ def run_stages(
     out). ``on_event(stage, event, state)`` is called with events ``skip``, ``start``, ``done``,
     ``fail``. A failing stage stops the run (its error is recorded and raised).
     """
-    workdir = Path(workdir)
-    state = load_state(workdir)
+    stages = STAGES if stages is None else stages
+    state = load_state(project)
     hashes = stage_input_hashes(recipe, stages)
-    force = set(force or [])
+    force_set = set(force or [])
+    _check_names(stages, set(only or []) | force_set)
     names = [s.name for s in stages]
-    for bad in set(only or []) | force:
-        if bad not in names:
-            raise IlforgeError(f"unknown stage {bad!r}; stages are: {', '.join(names)}")
     for st in stages:
         cur = state.setdefault(st.name, StageState())
-        up_to_date = cur.status == "done" and cur.input_hash == hashes[st.name] and st.name not in force
+        up_to_date = cur.status == "done" and cur.input_hash == hashes[st.name] and st.name not in force_set
         if only and st.name not in only:
             if not up_to_date and any(names.index(o) > names.index(st.name) for o in only):
                 raise IlforgeError(f"stage {st.name!r} must run before {', '.join(only)}: run `ilforge run` without --only")
@@ -117,34 +176,14 @@ def run_stages(
             if on_event:
                 on_event(st.name, "skip", cur)
             continue
-        cur.status, cur.input_hash, cur.started, cur.error = "running", hashes[st.name], time.time(), None
-        for later in names[names.index(st.name) + 1:]:
-            if later in state:
-                state[later].input_hash = None  # stale: its input is about to change
-        save_state(workdir, state)
-        if on_event:
-            on_event(st.name, "start", cur)
-        try:
-            summary = st.run(recipe, workdir) or {}
-        except BaseException as exc:
-            cur.status = "failed"
-            cur.error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyboardInterrupt) else "interrupted"
-            cur.finished = time.time()
-            save_state(workdir, state)
-            if on_event:
-                on_event(st.name, "fail", cur)
-            raise
-        cur.status, cur.finished, cur.summary = "done", time.time(), summary
-        cur.wall_s = cur.finished - cur.started
-        save_state(workdir, state)
-        if on_event:
-            on_event(st.name, "done", cur)
+        _run_one(st, project, recipe, state, hashes[st.name], names, on_event)
     return state
 
 
-def stage_status(recipe, workdir: str | Path, stages: list[Stage]) -> list[tuple[str, str, StageState]]:
+def stage_status(recipe, project: Project, stages: list[Stage] | None = None) -> list[tuple[str, str, StageState]]:
     """(name, status, state) per stage: ``done``, ``stale`` (inputs changed), ``running``/``failed`` or ``pending``."""
-    state = load_state(workdir)
+    stages = STAGES if stages is None else stages
+    state = load_state(project)
     hashes = stage_input_hashes(recipe, stages) if recipe is not None else {}
     out = []
     for st in stages:

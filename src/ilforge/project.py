@@ -120,12 +120,6 @@ class Project:
             )
         return proj
 
-    def load_recipe(self):
-        """The recipe copy of this project."""
-        from ilforge.recipe import load_recipe
-
-        return load_recipe(self.open(self.root).recipe_copy)
-
     # ------------------------------------------------------------------ top-level files
     @property
     def recipe_copy(self) -> Path:

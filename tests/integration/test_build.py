@@ -5,6 +5,7 @@ import pytest
 from ase.io import read
 
 from ilforge import keys
+from ilforge.project import Project
 from ilforge.build.box import MIN_INTERMOLECULAR_A, build_boxes, min_intermolecular_distance
 from ilforge.chem.species import load_library
 from ilforge.recipe import load_recipe
@@ -31,7 +32,7 @@ def check_box(atoms):
 
 def test_build_emim_bf4(examples, tmp_path):
     recipe = load_recipe(examples / "emim_bf4.yaml")
-    [path] = build_boxes(recipe, tmp_path)
+    [path] = build_boxes(recipe, Project(tmp_path))
     atoms = read(path)
     check_box(atoms)
     assert atoms.info[keys.DENSITY_G_CM3] == pytest.approx(1.280, abs=1e-3)  # experiment at 298.15 K
@@ -39,14 +40,14 @@ def test_build_emim_bf4(examples, tmp_path):
     assert "experiment" in atoms.info[keys.DENSITY_SOURCE]
     # deterministic for a seed, and up to date boxes are kept
     mtime = path.stat().st_mtime_ns
-    assert build_boxes(recipe, tmp_path) == [path] and path.stat().st_mtime_ns == mtime
-    again = build_boxes(recipe, tmp_path / "again")[0]
+    assert build_boxes(recipe, Project(tmp_path)) == [path] and path.stat().st_mtime_ns == mtime
+    again = build_boxes(recipe, Project(tmp_path / "again"))[0]
     np.testing.assert_allclose(read(again).positions, atoms.positions)
 
 
 def test_build_li_emim_pf6(examples, tmp_path):
     recipe = load_recipe(examples / "li_emim_pf6.yaml")
-    paths = build_boxes(recipe, tmp_path)
+    paths = build_boxes(recipe, Project(tmp_path))
     assert len(paths) == 11
     for p in paths:
         check_box(read(p))

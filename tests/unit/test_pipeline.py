@@ -1,9 +1,12 @@
 """Resumability of the stage runner: skip what is done, redo what changed or failed."""
 
+from dataclasses import dataclass
+
 import pytest
 
 from ilforge.errors import IlforgeError
-from ilforge.pipeline import Stage, load_state, run_stages, stage_status
+from ilforge.pipeline import STAGES, Stage, load_state, run_stages, stage_status
+from ilforge.project import Project
 from ilforge.recipe import recipe_from_dict
 
 RECIPE = {
@@ -14,13 +17,22 @@ RECIPE = {
 }
 
 
+@dataclass
+class Ran:
+    name: str
+
+    def summary(self) -> dict:
+        return {"ran": self.name}
+
+
 def make_stages(calls, fail_at=None):
     def runner(name):
-        def run(recipe, workdir):
+        def run(project, recipe):
+            assert isinstance(project, Project)
             calls.append(name)
             if name == fail_at:
                 raise RuntimeError("boom")
-            return {"ran": name}
+            return Ran(name)
 
         return run
 
@@ -34,30 +46,30 @@ def make_stages(calls, fail_at=None):
 def test_second_run_skips_everything(tmp_path):
     calls = []
     r = recipe_from_dict(RECIPE)
-    run_stages(r, tmp_path, make_stages(calls))
-    run_stages(r, tmp_path, make_stages(calls))
+    run_stages(r, Project(tmp_path), make_stages(calls))
+    run_stages(r, Project(tmp_path), make_stages(calls))
     assert calls == ["build", "label", "train"]
-    assert load_state(tmp_path)["train"].summary == {"ran": "train"}
+    assert load_state(Project(tmp_path))["train"].summary == {"ran": "train"}
 
 
 def test_changed_section_reruns_that_stage_and_downstream(tmp_path):
     calls = []
-    run_stages(recipe_from_dict(RECIPE), tmp_path, make_stages(calls))
+    run_stages(recipe_from_dict(RECIPE), Project(tmp_path), make_stages(calls))
     changed = recipe_from_dict({**RECIPE, "labels": {"labeler": "xtb", "method": "GFN2-xTB"}})
-    assert [s for _, s, _ in stage_status(changed, tmp_path, make_stages([]))] == ["done", "stale", "stale"]
-    run_stages(changed, tmp_path, make_stages(calls))
+    assert [s for _, s, _ in stage_status(changed, Project(tmp_path), make_stages([]))] == ["done", "stale", "stale"]
+    run_stages(changed, Project(tmp_path), make_stages(calls))
     assert calls == ["build", "label", "train", "label", "train"]
 
 
 def test_a_stage_that_ran_makes_the_later_ones_stale(tmp_path):
     calls = []
     r = recipe_from_dict(RECIPE)
-    run_stages(r, tmp_path, make_stages(calls))
-    run_stages(r, tmp_path, make_stages(calls), force=["label"])  # label's output may differ now
+    run_stages(r, Project(tmp_path), make_stages(calls))
+    run_stages(r, Project(tmp_path), make_stages(calls), force=["label"])  # label's output may differ now
     assert calls == ["build", "label", "train", "label", "train"]
-    run_stages(r, tmp_path, make_stages(calls), force=["build"], only=["build"])
-    assert [s for _, s, _ in stage_status(r, tmp_path, make_stages([]))] == ["done", "stale", "stale"]
-    run_stages(r, tmp_path, make_stages(calls))
+    run_stages(r, Project(tmp_path), make_stages(calls), force=["build"], only=["build"])
+    assert [s for _, s, _ in stage_status(r, Project(tmp_path), make_stages([]))] == ["done", "stale", "stale"]
+    run_stages(r, Project(tmp_path), make_stages(calls))
     assert calls[5:] == ["build", "label", "train"]
 
 
@@ -65,16 +77,27 @@ def test_failure_is_recorded_and_resumed(tmp_path):
     calls = []
     r = recipe_from_dict(RECIPE)
     with pytest.raises(RuntimeError):
-        run_stages(r, tmp_path, make_stages(calls, fail_at="label"))
-    st = load_state(tmp_path)
+        run_stages(r, Project(tmp_path), make_stages(calls, fail_at="label"))
+    st = load_state(Project(tmp_path))
     assert st["build"].status == "done" and st["label"].status == "failed" and "boom" in st["label"].error
-    run_stages(r, tmp_path, make_stages(calls))
+    run_stages(r, Project(tmp_path), make_stages(calls))
     assert calls == ["build", "label", "label", "train"]
 
 
 def test_only_requires_upstream(tmp_path):
     r = recipe_from_dict(RECIPE)
     with pytest.raises(IlforgeError, match="must run before train"):
-        run_stages(r, tmp_path, make_stages([]), only=["train"])
+        run_stages(r, Project(tmp_path), make_stages([]), only=["train"])
     with pytest.raises(IlforgeError, match="unknown stage 'nope'"):
-        run_stages(r, tmp_path, make_stages([]), force=["nope"])
+        run_stages(r, Project(tmp_path), make_stages([]), force=["nope"])
+
+
+def test_every_stage_names_an_importable_run_function():
+    """The pipeline's stages call the same ``run_<stage>(project, recipe)`` functions the CLI verbs call."""
+    import importlib
+    import inspect
+
+    for st in STAGES:
+        module, _, attr = st.function.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
+        assert attr == f"run_{st.name}" and list(inspect.signature(fn).parameters)[:2] == ["project", "recipe"]

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+from ilforge.project import Project
 from ilforge.report.build import transfer_section
 from ilforge.report.html import Paragraph, Table
 
@@ -11,10 +12,11 @@ STUDY = Path(__file__).resolve().parents[2] / "docs" / "figures" / "transfer_li_
 
 
 def test_transfer_section_spans_column_and_verdicts(tmp_path):
-    (tmp_path / "results").mkdir()
-    shutil.copy(STUDY, tmp_path / "results" / "transfer.json")
+    project = Project(tmp_path)
+    project.results_dir()
+    shutil.copy(STUDY, project.results("transfer"))
     sets = json.loads(STUDY.read_text())["training_sets"]
-    sec = transfer_section(tmp_path)
+    sec = transfer_section(project)
     table = next(b for b in sec.blocks if isinstance(b, Table))
     assert [r[:2] for r in table.rows] == [[s["name"], "yes" if s["spans"] else "no"] for s in sets]
     assert [r[1] for r in table.rows] == ["no", "yes", "yes", "yes", "yes"]  # only {0.5} fails the rank test

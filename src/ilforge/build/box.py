@@ -29,6 +29,7 @@ from ilforge.chem.species import Species
 from ilforge.chem.volume import vdw_volume_A3
 from ilforge.units import volume_A3_for_density
 from ilforge.errors import BuildError
+from ilforge.project import Project
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,13 @@ def box_spec(
     return BoxSpec(composition.id, tuple(composition.counts.items()), float(temperature_K), float(rho), source, int(seed))
 
 
-def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
-    """Pack the box described by ``spec``; retried with new seeds and more loops when Packmol fails."""
-    counts = dict(spec.counts)
+def _packing_volume(spec: BoxSpec, species: dict[str, Species], counts: dict[str, int]) -> tuple[list, float]:
+    """Neutrality and density checks; the molecule geometries and the cubic box edge (Å).
+
+    The box volume follows from the mass and the target density, V = m / ρ (Å3); a volume barely larger
+    than the summed van der Waals volumes (packing fraction above MAX_PACKING_FRACTION) is rejected.
+    Returns ``(mols, length)`` with ``mols`` a list of ``(geometry, count)`` in ``counts`` order.
+    """
     charges = {s: species[s].charge for s in counts}
     q = net_charge(counts, charges)
     if q != 0:
@@ -90,7 +95,11 @@ def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
             f"larger than the molecules' own van der Waals volume ({v_vdw:.0f} Å3); the density is unphysically high: "
             f"lower box.density_g_cm3 (source: {spec.density_source})"
         )
-    length = volume ** (1.0 / 3.0)
+    return mols, volume ** (1.0 / 3.0)
+
+
+def _molecule_labels(mols: list, counts: dict[str, int]) -> tuple[list, list, list]:
+    """Per-atom chemical symbols, molecule index and species name, in the order Packmol places molecules."""
     symbols, mol_id, mol_species = [], [], []
     k = 0
     for (mol, n), s in zip(mols, counts):
@@ -99,6 +108,30 @@ def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
             mol_id += [k] * len(mol)
             mol_species += [s] * len(mol)
             k += 1
+    return symbols, mol_id, mol_species
+
+
+def _tag_box(atoms: Atoms, spec: BoxSpec, counts: dict[str, int]) -> None:
+    """Write the box provenance (composition, temperature, density, seed, hash, counts) into ``atoms.info``."""
+    atoms.info.update(
+        {
+            keys.CONFIG_TYPE: keys.CT_BOX,
+            keys.COMPOSITION_ID: spec.composition_id,
+            keys.TEMPERATURE_K: spec.temperature_K,
+            keys.DENSITY_G_CM3: spec.density_g_cm3,
+            keys.DENSITY_SOURCE: spec.density_source,
+            keys.SEED: spec.seed,
+            "box_hash": spec.digest(),
+            **{keys.count_key(s): int(n) for s, n in counts.items()},
+        }
+    )
+
+
+def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
+    """Pack the box described by ``spec``; retried with new seeds and more loops when Packmol fails."""
+    counts = dict(spec.counts)
+    mols, length = _packing_volume(spec, species, counts)
+    symbols, mol_id, mol_species = _molecule_labels(mols, counts)
     errors = []
     for attempt in range(MAX_ATTEMPTS):
         try:
@@ -121,28 +154,13 @@ def pack_box(spec: BoxSpec, species: dict[str, Species]) -> Atoms:
         if dmin < MIN_INTERMOLECULAR_A:
             errors.append(f"attempt {attempt + 1}: closest atoms of different molecules {dmin:.2f} Å < {MIN_INTERMOLECULAR_A} Å")
             continue
-        atoms.info.update(
-            {
-                keys.CONFIG_TYPE: keys.CT_BOX,
-                keys.COMPOSITION_ID: spec.composition_id,
-                keys.TEMPERATURE_K: spec.temperature_K,
-                keys.DENSITY_G_CM3: spec.density_g_cm3,
-                keys.DENSITY_SOURCE: spec.density_source,
-                keys.SEED: spec.seed,
-                "box_hash": spec.digest(),
-                **{keys.count_key(s): int(n) for s, n in counts.items()},
-            }
-        )
+        _tag_box(atoms, spec, counts)
         return atoms
     raise BuildError(
         f"could not pack composition {spec.composition_id} at {spec.density_g_cm3:.3f} g/cm3 "
         f"(box {length:.1f} Å) after {MAX_ATTEMPTS} attempts:\n  " + "\n  ".join(errors)
         + "\nTry a lower box.density_g_cm3 or a larger box."
     )
-
-
-def box_filename(composition_id: str, temperature_K: float) -> str:
-    return f"{composition_id}_{temperature_K:g}K.extxyz"
 
 
 def build_box(recipe, composition: Composition, temperature_K: float, seed: int | None = None) -> Atoms:
@@ -153,33 +171,36 @@ def build_box(recipe, composition: Composition, temperature_K: float, seed: int 
     return pack_box(spec, species)
 
 
-def build_boxes(recipe, workdir: str | Path, force: bool = False, progress=None) -> list[Path]:
-    """Build every box of ``recipe`` into ``workdir/boxes``; boxes already built from the same
+def _up_to_date(path: Path, spec: BoxSpec) -> bool:
+    """Whether the box file ``path`` was packed from ``spec`` (same ``box_hash``)."""
+    if not path.exists():
+        return False
+    try:
+        return read(path).info.get("box_hash") == spec.digest()
+    except Exception:  # noqa: BLE001 - an unreadable file is rebuilt
+        log.warning("box %s is unreadable; rebuilding", path)
+        return False
+
+
+def build_boxes(recipe, project: Project, force: bool = False, progress=None) -> list[Path]:
+    """Build every box of ``recipe`` into the project's boxes; boxes already built from the same
     inputs (same ``box_hash``) are kept. Returns the box files."""
     lib = recipe.library()
     species = {sp.name: sp for sp in lib}
-    outdir = Path(workdir) / "boxes"
-    outdir.mkdir(parents=True, exist_ok=True)
-    jobs = [(c, t) for c in recipe.resolve_compositions(lib) for t in recipe.temperatures_K]
+    project.boxes_dir()
     paths = []
-    for comp, temp in jobs:
-        spec = box_spec(comp, species, temp, recipe.seed, recipe.box.density_g_cm3)
-        path = outdir / box_filename(comp.id, temp)
-        if path.exists() and not force:
-            try:
-                if read(path).info.get("box_hash") == spec.digest():
-                    log.info("box %s is up to date", path.name)
-                    paths.append(path)
-                    if progress:
-                        progress(path)
-                    continue
-            except Exception:  # noqa: BLE001 - an unreadable file is rebuilt
-                log.warning("box %s is unreadable; rebuilding", path)
-        atoms = pack_box(spec, species)
-        tmp = path.with_suffix(".tmp.extxyz")
-        write(tmp, atoms, format="extxyz")
-        tmp.replace(path)  # atomic: a crash never leaves a half-written box
-        paths.append(path)
-        if progress:
-            progress(path)
+    for comp in recipe.resolve_compositions(lib):
+        for temp in recipe.temperatures_K:
+            spec = box_spec(comp, species, temp, recipe.seed, recipe.box.density_g_cm3)
+            path = project.box(comp.id, temp)
+            if force or not _up_to_date(path, spec):
+                atoms = pack_box(spec, species)
+                tmp = path.with_suffix(".tmp.extxyz")
+                write(tmp, atoms, format="extxyz")
+                tmp.replace(path)  # atomic: a crash never leaves a half-written box
+            else:
+                log.info("box %s is up to date", path.name)
+            paths.append(path)
+            if progress:
+                progress(path)
     return paths

@@ -15,28 +15,19 @@ def register(p) -> None:
 
 
 def run(args) -> int:
-    from ase.io import read
     from tqdm import tqdm
 
-    from ilforge import keys
-    from ilforge.build.box import build_boxes, min_intermolecular_distance
+    from ilforge.build.stage import run_build
+    from ilforge.project import Project
     from ilforge.recipe import load_recipe
-    from ilforge.units import density_g_cm3
-    from ilforge.workdir import init_workdir
 
     recipe = load_recipe(args.recipe)
-    workdir = init_workdir(args.workdir, args.recipe)
+    project = Project.init(args.workdir, args.recipe)
     n = len(recipe.resolve_compositions()) * len(recipe.temperatures_K)
     with tqdm(total=n, desc="build", unit="box") as bar:
-        paths = build_boxes(recipe, workdir, force=args.force, progress=lambda p: bar.update(1))
-    charges = {sp.name: sp.charge for sp in recipe.library()}
-    for p in paths:
-        a = read(p)
-        q = sum(n * charges[k.removeprefix(keys.COUNT_PREFIX)] for k, n in a.info.items() if k.startswith(keys.COUNT_PREFIX))
-        rho = density_g_cm3(a.get_masses().sum(), a.get_volume())
-        print(
-            f"{p}: {len(a)} atoms, net charge {q:+d} e, {rho:.4f} g/cm3 (target {a.info[keys.DENSITY_G_CM3]:.4f}, "
-            f"{a.info[keys.DENSITY_SOURCE].split(' (')[0]}), closest atoms of different molecules "
-            f"{min_intermolecular_distance(a):.2f} Å"
-        )
+        result = run_build(project, recipe, force=args.force, progress=lambda p: bar.update(1))
+    for b in result.boxes:
+        print(f"{b.path}: {b.n_atoms} atoms, net charge {b.net_charge_e:+d} e, {b.density_g_cm3:.4f} g/cm3 "
+              f"(target {b.target_density_g_cm3:.4f}, {b.density_source}), closest atoms of different molecules "
+              f"{b.min_intermolecular_A:.2f} Å")
     return 0

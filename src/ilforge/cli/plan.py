@@ -22,6 +22,7 @@ def register(p) -> None:
         help="training compositions, comma-separated ids or scan values (e.g. 0.4,0.6); default: the recipe's",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--workdir", help="also save the plan in this project (results/plan.json), as `ilforge run` does")
     p.set_defaults(func=run)
 
 
@@ -39,9 +40,15 @@ def _refs(text: str | None):
 
 def run(args) -> int:
     from ilforge.plan.planner import plan_recipe
+    from ilforge.plan.stage import run_plan
+    from ilforge.project import Project
     from ilforge.recipe import load_recipe
 
-    plan = plan_recipe(load_recipe(args.recipe), _refs(args.train))
+    recipe = load_recipe(args.recipe)
+    if args.workdir:
+        plan = run_plan(Project.init(args.workdir, args.recipe), recipe, train_refs=_refs(args.train)).plan
+    else:
+        plan = plan_recipe(recipe, _refs(args.train))
     if args.json:
         print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
         return 0

@@ -13,7 +13,10 @@ def register(p) -> None:
 
 
 def run(args) -> int:
-    from ilforge.report.build import write_report
+    from ilforge.project import Project
+    from ilforge.recipe import load_recipe
+    from ilforge.report.stage import run_report
 
-    print(f"report: {write_report(args.workdir)}")
+    project = Project.open(args.workdir)
+    print(f"report: {run_report(project, load_recipe(project.recipe_copy)).path}")
     return 0

@@ -27,13 +27,12 @@ def _split(text):
 
 
 def run(args) -> int:
-    from ilforge.pipeline import run_stages
+    from ilforge.pipeline import STAGES, run_stages
+    from ilforge.project import Project
     from ilforge.recipe import load_recipe
-    from ilforge.stages import STAGES
-    from ilforge.workdir import init_workdir
 
     recipe = load_recipe(args.recipe)
-    workdir = init_workdir(args.workdir, args.recipe)
+    project = Project.init(args.workdir, args.recipe)
     t0 = time.time()
     width = max(len(s.name) for s in STAGES)
 
@@ -47,7 +46,7 @@ def run(args) -> int:
         elif what == "fail":
             print(f"[{name:<{width}}] FAILED: {state.error}", flush=True)
 
-    state = run_stages(recipe, workdir, STAGES, only=_split(args.only), force=_split(args.force), on_event=event)
+    state = run_stages(recipe, project, STAGES, only=_split(args.only), force=_split(args.force), on_event=event)
     print(f"\nfinished in {time.time() - t0:.0f} s")
     report = state.get("report")
     if report and report.status == "done":

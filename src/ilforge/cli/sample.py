@@ -17,10 +17,12 @@ def register(parser) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
+    from ilforge.project import Project, state_name
     from ilforge.recipe import load_recipe
-    from ilforge.sample.runner import sample_recipe
+    from ilforge.sample.stage import run_sample
 
     recipe = load_recipe(args.recipe)
+    project = Project.init(args.workdir, args.recipe)
     bars: dict = {}
 
     def progress(name, t_ps, total_ps):
@@ -30,12 +32,12 @@ def run(args) -> int:
         bar.n = round(t_ps, 3)
         bar.refresh()
 
-    summaries = sample_recipe(recipe, args.workdir, compositions=args.composition, progress=progress)
+    summaries = run_sample(project, recipe, compositions=args.composition, progress=progress).runs
     for bar in bars.values():
         bar.close()
     print(f"{'run':<24} {'frames':>6} {'density/g cm-3':>14} {'ns/day':>8}  file")
     for s in summaries:
         rho = f"{s.mean_density_g_cm3:.4f}" if s.mean_density_g_cm3 is not None else "-"
         tag = " (done before)" if s.skipped else ""
-        print(f"{s.composition_id + '_' + format(s.temperature_K, 'g') + 'K':<24} {s.n_frames:>6} {rho:>14} {s.ns_per_day:>8.2f}  {s.path}{tag}")
+        print(f"{state_name(s.composition_id, s.temperature_K):<24} {s.n_frames:>6} {rho:>14} {s.ns_per_day:>8.2f}  {s.path}{tag}")
     return 0

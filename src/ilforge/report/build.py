@@ -1,12 +1,12 @@
-"""The project report: one self-contained ``<workdir>/report.html`` built from what the stages
-left in the workdir (recipe.yaml, frames.db, models/, md/, results/*.json). Each section is a
-small function returning a :class:`~ilforge.report.html.Section`, or None when its data do not
-exist yet (e.g. no transferability study), so a partial project still gets a report.
+"""The project report: one self-contained HTML page (``Project.report_html``) built from what the
+stages left in the project (the recipe copy, the frame store, models, results). Each section is a
+small function of the :class:`~ilforge.project.Project` returning a
+:class:`~ilforge.report.html.Section`, or None when its data do not exist yet (e.g. no
+transferability study), so a partial project still gets a report.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from datetime import datetime, timezone
@@ -15,29 +15,24 @@ from pathlib import Path
 import numpy as np
 
 from ilforge.experiment.compare import NOT_DIFFUSIVE
+from ilforge.models.artifact import ModelArtifact
+from ilforge.project import MD, PLAN, TRANSFER, Project, analysis_name, validate_name
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import figure_png, line_plot, new_figure
 
 log = logging.getLogger(__name__)
-
-REPORT = "report.html"
-
-
-def _json(path: Path):
-    return json.loads(path.read_text()) if path.is_file() else None
-
 
 def _png(path) -> bytes | None:
     p = Path(path)
     return p.read_bytes() if p.is_file() else None
 
 
-def recipe_section(wd: Path) -> Section | None:
-    path = wd / "recipe.yaml"
+def recipe_section(project: Project) -> Section | None:
+    path = project.recipe_copy
     if not path.is_file():
         return None
     blocks: list = [Preformatted(path.read_text())]
-    plan = _json(wd / "results" / "plan.json")
+    plan = project.read_results(PLAN)
     if plan:
         blocks.append(Paragraph(" ".join(plan["messages"])))
         rows = [["species", ", ".join(plan["species"])], ["constraints", "; ".join(plan["constraints"])],
@@ -48,8 +43,8 @@ def recipe_section(wd: Path) -> Section | None:
     return Section("recipe", "Recipe and composition plan", blocks)
 
 
-def data_section(wd: Path) -> Section | None:
-    db = wd / "frames.db"
+def data_section(project: Project) -> Section | None:
+    db = project.frames_db
     if not db.is_file():
         return None
     from ilforge import keys
@@ -70,52 +65,63 @@ def data_section(wd: Path) -> Section | None:
     return Section("data", "Data set", blocks)
 
 
-def _training_curve(model_dir: Path) -> bytes | None:
-    logs = sorted(model_dir.glob("**/results/*_train.txt"))
-    if not logs:
-        return None
+def _training_curve(arts: list[ModelArtifact]) -> bytes | None:
+    """Validation errors per epoch of each model (the backends' normalised ``training_curve.json``)."""
     series = {}
-    for k, path in enumerate(logs):
-        ep, e, f = [], [], []
-        for line in path.read_text().splitlines():
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if d.get("mode") == "eval" and d.get("epoch") is not None and "mae_f" in d:
-                ep.append(d["epoch"])
-                e.append(1000 * d.get("mae_e_per_atom", np.nan))
-                f.append(1000 * d["mae_f"])
-        if ep:
-            tag = "" if len(logs) == 1 else f" (member {k})"
-            series[f"energy MAE / meV/atom{tag}"] = (ep, e)
-            series[f"force MAE / meV/Å{tag}"] = (ep, f)
+    for art in arts:
+        curve = art.training_curve()
+        if not curve:
+            continue
+        tag = "" if len(arts) == 1 else f" ({art.directory.name})"
+        for key, label in (("valid_energy_rmse_meV_atom", "energy RMSE / meV/atom"), ("valid_forces_rmse_meV_A", "force RMSE / meV/Å")):
+            pts = [(e, v) for e, v in zip(curve["epochs"], curve.get(key) or []) if v is not None]
+            if pts:
+                series[f"{label}{tag}"] = tuple(map(list, zip(*pts)))
     if not series:
         return None
     return line_plot(series, "epoch", "validation error", "Training curve", logy=True)
 
 
-def training_section(wd: Path) -> Section | None:
-    model_dir = wd / "models" / "mace"
-    infos = sorted(model_dir.glob("**/model.json"))
-    if not infos:
+def _trained_models(project: Project) -> list[ModelArtifact]:
+    """Every trained model of the project (committee members included), transfer-study models excepted."""
+    arts = []
+    for name in project.model_names():
+        if name == TRANSFER:
+            continue
+        for p in sorted(project.model_dir(name).glob("**/model.json")):
+            try:
+                arts.append(ModelArtifact.load(p.parent))
+            except Exception as exc:  # noqa: BLE001 - a broken model is reported, not fatal to the report
+                log.warning("report: skipping %s (%s)", p.parent, exc)
+    return arts
+
+
+def training_section(project: Project) -> Section | None:
+    arts = _trained_models(project)
+    if not arts:
         return None
     rows = []
-    for p in infos:
-        info = json.loads(p.read_text())
+    for art in arts:
+        info = art.info
         m = info.get("metrics_valid") or {}
-        rows.append([p.parent.name, info.get("level_of_theory"), info.get("n_train"), info.get("e0s", {}).get("method"),
-                     m.get("energy_mae_meV_atom"), m.get("forces_mae_meV_A"), (info.get("timings_s") or {}).get("train")])
-    blocks: list = [Table(["model", "level of theory", "training frames", "E0s", "valid E MAE / meV/atom",
+        rows.append([str(art.directory.relative_to(project.models_root())), info.get("backend"), info.get("level_of_theory"),
+                     info.get("n_train"), info.get("e0s", {}).get("method"), m.get("energy_mae_meV_atom"),
+                     m.get("forces_mae_meV_A"), (info.get("timings_s") or {}).get("train")])
+    blocks: list = [Table(["model", "backend", "level of theory", "training frames", "E0s", "valid E MAE / meV/atom",
                            "valid F MAE / meV/Å", "training time / s"], rows)]
-    png = _training_curve(model_dir)
+    png = _training_curve(arts)
     if png:
-        blocks.append(Figure(png, "Validation errors during training (from mace-torch's training log)"))
+        blocks.append(Figure(png, "Validation errors during training"))
     return Section("training", "Training", blocks)
 
 
-def errors_section(wd: Path) -> Section | None:
-    res = _json(wd / "results" / "validate_mace.json") or _json(wd / "results" / "validate_mace_committee.json")
+def _validation(project: Project, model_name: str) -> dict | None:
+    """The validation of the model: the committee mean when there is one, else the model."""
+    return project.read_results(validate_name(model_name, committee=True)) or project.read_results(validate_name(model_name))
+
+
+def errors_section(project: Project, model_name: str) -> Section | None:
+    res = _validation(project, model_name)
     if not res:
         return None
 
@@ -139,8 +145,8 @@ def errors_section(wd: Path) -> Section | None:
     return Section("errors", "Test errors", blocks)
 
 
-def transfer_section(wd: Path) -> Section | None:
-    res = _json(wd / "results" / "transfer.json")
+def transfer_section(project: Project) -> Section | None:
+    res = project.read_results(TRANSFER)
     if not res:
         return None
     comps = res["compositions"]
@@ -149,15 +155,15 @@ def transfer_section(wd: Path) -> Section | None:
         rows.append([s["name"], "yes" if s.get("spans") else "no"] + [res["energy_mae_meV_atom"][k][j] for j in range(len(comps))])
     blocks: list = [Table(["training set", "spans"] + comps, rows, "energy MAE / meV/atom per test composition")]
     blocks += [Paragraph(f"{s['name']}: {s['verdict']}") for s in res["training_sets"] if s.get("verdict")]
-    for name in ("transfer_energy_mae.png", "transfer_forces_mae.png"):
-        png = _png(wd / "results" / name)
+    for name in ("transfer_energy_mae", "transfer_forces_mae"):
+        png = _png(project.figure(name))
         if png:
-            blocks.append(Figure(png, name.removesuffix(".png").replace("_", " ")))
+            blocks.append(Figure(png, name.replace("_", " ")))
     return Section("transfer", "Transferability across compositions", blocks)
 
 
-def md_section(wd: Path) -> Section | None:
-    runs = _json(wd / "results" / "md.json")
+def md_section(project: Project) -> Section | None:
+    runs = project.read_results(MD)
     if not runs:
         return None
     rows = []
@@ -167,24 +173,28 @@ def md_section(wd: Path) -> Section | None:
                      f"{r['steps_done']}/{r['steps_total']}", r.get("atom_steps_per_s"), r.get("problem") or "-"])
     blocks: list = [Table(["composition", "T / K", "P / bar", "status", "steps", "atom-steps/s", "stopped because"], rows)]
     series = {}
-    for comp_dir in sorted((wd / "md").glob("*")):
-        doc = _json(wd / "results" / f"analysis_{comp_dir.name}.json")
+    for cid in project.md_compositions():
+        doc = project.read_results(analysis_name(cid))
         for run in (doc or {}).get("runs", []):
             d = run.get("density")
             if d and "time_ps" in d:
-                series[f"{comp_dir.name} {run.get('temperature_K')} K"] = (d["time_ps"], d["density_g_cm3"])
+                series[f"{cid} {run.get('temperature_K')} K"] = (d["time_ps"], d["density_g_cm3"])
     if series:
         blocks.append(Figure(line_plot(series, "time / ps", "density / g cm$^{-3}$", "Density during production"), "density time series"))
     return Section("md", "MLIP MD stability", blocks)
 
 
-def properties_section(wd: Path) -> Section | None:
-    files = sorted((wd / "results").glob("compare_*.json"))
+def _analyses(project: Project, prefix: str = "analysis_") -> list[tuple[str, dict]]:
+    """(composition id, document) of every ``results/<prefix><cid>.json``."""
+    return [(n.removeprefix(prefix), project.read_results(n)) for n in project.results_names(prefix)]
+
+
+def properties_section(project: Project) -> Section | None:
+    files = _analyses(project, "compare_")
     if not files:
         return None
     rows, cites = [], []
-    for f in files:
-        doc = json.loads(f.read_text())
+    for cid, doc in files:
         for r in doc["rows"]:
             cite = r.get("citation")
             if cite and cite not in cites:
@@ -193,25 +203,22 @@ def properties_section(wd: Path) -> Section | None:
             rel = f"{100 * r['rel_error']:+.1f} %" if r.get("rel_error") is not None else "-"
             pred = f"{r['predicted']:.4g}" + (f" ± {r['predicted_err']:.2g}" if r.get("predicted_err") else "")
             prop = f"{r['property']} {r.get('label') or ''}".strip() + (f" ({r['note']})" if r.get("note") else "")
-            rows.append([f.stem.removeprefix("compare_"), doc.get("system") or "-", prop,
+            rows.append([cid, doc.get("system") or "-", prop,
                          r.get("T_K"), pred, r["experiment"] if r["experiment"] is not None else "-", rel, ref])
     blocks: list = [Table(["composition", "system", "property", "T / K", "MLIP", "experiment", "error", "ref."], rows)]
     for k, c in enumerate(cites):
         blocks.append(Paragraph(f"[{k + 1}] {c}"))
-    for f in sorted((wd / "results").glob("analysis_*.json")):
-        doc = json.loads(f.read_text())
+    for cid, doc in _analyses(project):
         for run in doc.get("runs", []):
             for s, D in ((run.get("diffusion") or {}).get("D_m2_s") or {}).items():
-                blocks.append(Paragraph(f"{f.stem.removeprefix('analysis_')} at {run.get('temperature_K')} K: D({s}) = {D:.3e} m²/s"
+                blocks.append(Paragraph(f"{cid} at {run.get('temperature_K')} K: D({s}) = {D:.3e} m²/s"
                                         + ("" if run["diffusion"]["diffusive"][s] else f" ({NOT_DIFFUSIVE})")))
     return Section("properties", "Properties vs experiment", blocks)
 
 
-def structure_section(wd: Path) -> Section | None:
+def structure_section(project: Project) -> Section | None:
     blocks: list = []
-    for f in sorted((wd / "results").glob("analysis_*.json")):
-        comp = f.stem.removeprefix("analysis_")
-        doc = json.loads(f.read_text())
+    for comp, doc in _analyses(project):
         for run in doc.get("runs", [])[:1]:
             rdfs = run.get("rdf") or {}
             if rdfs:
@@ -242,29 +249,29 @@ SECTIONS = [recipe_section, data_section, training_section, errors_section, tran
             properties_section, structure_section]
 
 
-def build_sections(workdir: str | Path) -> list[Section]:
-    wd = Path(workdir)
+def build_sections(project: Project, model_name: str) -> list[Section]:
+    """Every section whose data exist; ``model_name`` is the model whose test errors are shown."""
     out = []
     for make in SECTIONS:
-        sec = make(wd)
+        sec = make(project, model_name) if make is errors_section else make(project)
         if sec is not None:
             out.append(sec)
     return out
 
 
-def write_report(workdir: str | Path) -> Path:
-    """Write ``<workdir>/report.html`` (atomically) and return its path."""
-    wd = Path(workdir)
-    name = wd.resolve().name
+def write_report(project: Project, model_name: str) -> Path:
+    """Write the project's report page (atomically) and return its path; ``model_name``: the model
+    whose test errors are shown (the recipe's ``training.model_name``)."""
+    name = project.root.resolve().name
     try:
         import yaml
 
-        name = (yaml.safe_load((wd / "recipe.yaml").read_text()) or {}).get("name", name)
+        name = (yaml.safe_load(project.recipe_copy.read_text()) or {}).get("name", name)
     except (OSError, ValueError, AttributeError):
         pass
-    html = render_html(f"ilforge report: {name}", build_sections(wd),
-                       subtitle=f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from {wd.resolve()}")
-    path = wd / REPORT
+    html = render_html(f"ilforge report: {name}", build_sections(project, model_name),
+                       subtitle=f"generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC} from {project.root.resolve()}")
+    path = project.report_html
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(html)
     tmp.replace(path)

@@ -1,23 +1,24 @@
 """``ilforge sample``: classical MD sampling of every composition and temperature of a recipe.
 
-For each (composition, temperature): read the packed box (``DIR/boxes/<id>_<T>K.extxyz``, written
-by ``ilforge build``; built on the fly with :func:`ilforge.build.box.build_box` when missing),
-parametrise its species (``forcefield`` section), run :func:`ilforge.sample.md.run_md`
-(``sampling`` section), add rattled copies and volume scans of every snapshot, and write
+For each (composition, temperature): read the packed box (``Project.box``, written by ``ilforge
+build``; built on the fly with :func:`ilforge.build.box.build_box` when missing), parametrise its
+species (``forcefield`` section), run :func:`ilforge.sample.md.run_classical_md` (``sampling``
+section) and write
 
-- ``DIR/sampled/<id>_<T>K.extxyz``: the snapshots and their perturbed copies, molecules whole, with
-  info ``config_type`` (classical_md | rattle | volume_scan), ``composition_id``, ``temperature_K``,
-  ``forcefield``, ``seed``, ``count_<species>`` and arrays ``mol_id``, ``mol_species``, ``ff_type``,
-  ``ff_charge``;
-- ``DIR/sampled/<id>_<T>K.json``: settings, density trace, mean density, throughput;
-- frames into ``DIR/frames.db`` when the frame store (``ilforge.store.frames``) is available.
+- ``Project.sampled(cid, T)`` (extxyz): the snapshots, molecules whole, with info ``config_type``
+  (classical_md), ``composition_id``, ``temperature_K``, ``forcefield``, ``seed``,
+  ``count_<species>`` and arrays ``mol_id``, ``mol_species``, ``ff_type``, ``ff_charge``;
+- the frames into the project's frame store;
+- ``Project.sampled_summary(cid, T)`` (JSON, written last): settings, density trace, mean density,
+  throughput.
 
-A (composition, temperature) whose JSON exists is skipped (resumable).
+A (composition, temperature) whose summary exists with the same settings is skipped (resumable).
+Perturbed copies (rattles, volume scans) are made from stored frames by the label stage's data
+strategies (``labels.strategies``), not here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -31,21 +32,13 @@ from ilforge import keys
 from ilforge.errors import IlforgeError
 from ilforge.forcefields.assign import forcefield_name, templates_for
 from ilforge.forcefields.openmm_system import build_system
-from ilforge.sample.md import make_molecules_whole, run_md
-from ilforge.sample.perturb import rattle, volume_scan
+from ilforge.build.box import build_box
+from ilforge.project import Project, state_name, write_json_atomic
+from ilforge.sample.md import make_molecules_whole, run_classical_md
+from ilforge.seeds import derive_seed
+from ilforge.store.frames import FrameStore
 
 log = logging.getLogger(__name__)
-
-
-def run_name(composition_id: str, temperature_K: float) -> str:
-    """File stem of a (composition, temperature) run: ``<id>_<T>K`` (e.g. ``neat_298.15K``)."""
-    return f"{composition_id}_{temperature_K:g}K"
-
-
-def derived_seed(seed: int, *parts) -> int:
-    """A stable 31-bit seed from the recipe seed and the run's identity (same inputs, same seed)."""
-    h = hashlib.sha256("|".join(str(p) for p in (seed, *parts)).encode()).hexdigest()
-    return int(h[:8], 16) % (2**31 - 1)
 
 
 @dataclass
@@ -59,25 +52,17 @@ class SampleSummary:
     skipped: bool = False
 
 
-def load_box(workdir: Path, recipe, composition, temperature_K: float) -> Atoms:
-    """The packed box of a composition and temperature: from ``DIR/boxes`` or built now."""
+def load_box(project: Project, recipe, composition, temperature_K: float) -> Atoms:
+    """The packed box of a composition and temperature: from the project's boxes or built now."""
     from ase.io import read
 
-    path = Path(workdir) / "boxes" / f"{run_name(composition.id, temperature_K)}.extxyz"
+    path = project.box(composition.id, temperature_K)
     if path.is_file():
         return read(path)
-    cands = sorted((Path(workdir) / "boxes").glob(f"{composition.id}_*K.extxyz"))
-    for c in cands:
-        at = read(c)
-        if abs(float(at.info.get(keys.TEMPERATURE_K, -1)) - temperature_K) < 1e-6:
-            return at
-    try:
-        from ilforge.build.box import build_box
-    except ImportError:
-        raise IlforgeError(
-            f"no box {path}; run `ilforge build RECIPE --workdir {workdir}` first"
-        ) from None
-    return build_box(recipe, composition, temperature_K, derived_seed(recipe.seed, "box", composition.id, temperature_K))
+    for cid, T, p in project.boxes():
+        if cid == composition.id and T is not None and abs(T - temperature_K) < 1e-6:
+            return read(p)
+    return build_box(recipe, composition, temperature_K, derive_seed(recipe.seed, "box", composition.id, temperature_K))
 
 
 def effective_cutoff(box: Atoms, cutoff_A: float, fraction: float = 0.45) -> float:
@@ -97,110 +82,105 @@ def effective_cutoff(box: Atoms, cutoff_A: float, fraction: float = 0.45) -> flo
     return reduced
 
 
-def store_frames(workdir: Path, frames: list[Atoms], source: str) -> int:
-    """Add ``frames`` to ``DIR/frames.db`` in one transaction (metadata from their info); returns how many."""
-    from ilforge.store.frames import FrameStore
-
-    store = FrameStore.open(Path(workdir) / "frames.db")
+def store_frames(project: Project, frames: list[Atoms], source: str) -> int:
+    """Add ``frames`` to the project's frame store in one transaction (metadata from their info); returns how many."""
+    store = FrameStore.open(project.frames_db)
     return len(store.add_many(frames, source=source))
 
 
-def sample_recipe(
-    recipe,
-    workdir: str | Path,
-    compositions: list[str] | None = None,
-    cache_dir: Path | None = None,
-    progress: Callable[[str, float, float], None] | None = None,
-) -> list[SampleSummary]:
-    """Sample every (composition, temperature) of ``recipe`` into ``workdir``; see the module doc.
-
-    ``compositions``: restrict to these ids. ``progress(run, t_ps, total_ps)`` is called as MD advances.
-    """
-    from ase.io import write
-
-    workdir = Path(workdir)
-    lib = recipe.library()
+def _select_compositions(recipe, lib, compositions: list[str] | None) -> list:
     comps = recipe.resolve_compositions(lib)
     if compositions:
         unknown = sorted(set(compositions) - {c.id for c in comps})
         if unknown:
             raise IlforgeError(f"unknown composition ids {unknown}; the recipe has {[c.id for c in comps]}")
         comps = [c for c in comps if c.id in compositions]
+    return comps
+
+
+def _settings_doc(recipe) -> dict:
+    return {"forcefield_settings": json.loads(recipe.forcefield.model_dump_json()),
+            "sampling_settings": json.loads(recipe.sampling.model_dump_json())}
+
+
+def _done_before(project: Project, recipe, comp, T: float) -> SampleSummary | None:
+    """The summary of a finished run with the same force-field and sampling settings, else None."""
+    meta_path, xyz_path = project.sampled_summary(comp.id, T), project.sampled(comp.id, T)
+    if not (meta_path.is_file() and xyz_path.is_file()):
+        return None
+    meta = json.loads(meta_path.read_text())
+    if all(meta.get(k) == v for k, v in _settings_doc(recipe).items()):
+        return SampleSummary(comp.id, T, meta["n_frames"], meta["mean_density_g_cm3"], meta["ns_per_day"], xyz_path, True)
+    log.info("%s: force-field or sampling settings changed since it was sampled; sampling again", xyz_path.stem)
+    return None
+
+
+def _label_frames(frames: list[Atoms], comp, T: float, ffname: str, seed: int) -> list[Atoms]:
+    for fr in frames:
+        fr.info.update({
+            keys.CONFIG_TYPE: keys.CT_CLASSICAL_MD, keys.COMPOSITION_ID: comp.id, keys.TEMPERATURE_K: float(T),
+            keys.FORCEFIELD: ffname, keys.SEED: seed, **{keys.count_key(sp): int(n) for sp, n in comp.counts.items()},
+        })
+    return frames
+
+
+def sample_one(project: Project, recipe, comp, T: float, templates, progress=None) -> SampleSummary:
+    """Classical MD of one (composition, temperature): snapshots to ``project.sampled``, the frame
+    store, and the run's summary (written last: it marks the run complete)."""
+    from ase.io import write
+
     ff, s = recipe.forcefield, recipe.sampling
-    ffname = forcefield_name(ff)
-    cache_dir = cache_dir or workdir / "cache" / "generic_ff"
+    seed = derive_seed(recipe.seed, "sample", comp.id, T)
+    box = make_molecules_whole(load_box(project, recipe, comp, T))
+    cutoff = effective_cutoff(box, ff.cutoff_A)
+    system, info = build_system(box, templates, charge_scale=ff.charge_scale, cutoff_A=cutoff,
+                                constraints=ff.constraints, ewald_tolerance=ff.ewald_tolerance)
+    total, name = s.equilibration_ps + s.production_ps, state_name(comp.id, T)
+    res = run_classical_md(
+        box, system, info, T, pressure_bar=s.pressure_bar, timestep_fs=s.timestep_fs,
+        friction_per_ps=s.friction_per_ps, equilibration_ps=s.equilibration_ps, production_ps=s.production_ps,
+        ensemble=s.ensemble, interval_ps=s.interval_ps, report_interval_ps=s.report_interval_ps, seed=seed,
+        platform=s.platform, minimize=s.minimize,
+        progress=(lambda r: progress(name, r.times_ps[-1], total)) if progress else None,
+    )
+    frames = _label_frames(res.frames, comp, T, forcefield_name(ff), seed)
+    xyz_path = project.sampled(comp.id, T)
+    project.sampled_dir()
+    write(xyz_path, frames, format="extxyz")
+    n_store = store_frames(project, frames, source=f"ilforge sample {name}")
+    mean_rho = res.mean_density() if res.production_start_ps < (res.times_ps[-1] if res.times_ps else 0) else None
+    meta = {
+        "composition_id": comp.id, "temperature_K": T, "forcefield": forcefield_name(ff), "cutoff_A": cutoff,
+        "seed": seed, "n_frames": len(frames), "n_stored": n_store, "times_ps": res.times_ps,
+        "densities_g_cm3": res.densities_g_cm3, "potential_energies_eV": res.potential_energies_eV,
+        "production_start_ps": res.production_start_ps, "mean_density_g_cm3": mean_rho,
+        "ns_per_day": res.ns_per_day, "wall_s": res.wall_s, **_settings_doc(recipe),
+    }
+    write_json_atomic(project.sampled_summary(comp.id, T), meta)
+    log.info("%s: %d frames, mean density %s g/cm3, %.2f ns/day", name, len(frames), mean_rho, res.ns_per_day)
+    return SampleSummary(comp.id, T, len(frames), mean_rho, res.ns_per_day, xyz_path)
+
+
+def sample_recipe(
+    recipe,
+    project: Project,
+    compositions: list[str] | None = None,
+    progress: Callable[[str, float, float], None] | None = None,
+) -> list[SampleSummary]:
+    """Sample every (composition, temperature) of ``recipe`` into ``project``; see the module doc.
+
+    ``compositions``: restrict to these ids. ``progress(run, t_ps, total_ps)`` is called as MD advances.
+    """
+    lib = recipe.library()
+    comps = _select_compositions(recipe, lib, compositions)
     all_species = sorted({sp for c in comps for sp in c.counts})
-    templates = templates_for(all_species, lib, ff, cache_dir=cache_dir, seed=recipe.seed)
-    outdir = workdir / "sampled"
-    outdir.mkdir(parents=True, exist_ok=True)
+    templates = templates_for(all_species, lib, recipe.forcefield, cache_dir=project.cache_dir("generic_ff"),
+                              seed=recipe.seed)
     summaries = []
     for comp in comps:
         for T in recipe.temperatures_K:
-            name = run_name(comp.id, T)
-            meta_path = outdir / f"{name}.json"
-            xyz_path = outdir / f"{name}.extxyz"
-            if meta_path.is_file() and xyz_path.is_file():
-                meta = json.loads(meta_path.read_text())
-                same = (meta.get("forcefield_settings") == json.loads(ff.model_dump_json())
-                        and meta.get("sampling_settings") == json.loads(s.model_dump_json()))
-                if same:
-                    summaries.append(SampleSummary(comp.id, T, meta["n_frames"], meta["mean_density_g_cm3"], meta["ns_per_day"], xyz_path, True))
-                    continue
-                log.info("%s: force-field or sampling settings changed since it was sampled; sampling again", name)
-            seed = derived_seed(recipe.seed, "sample", comp.id, T)
-            box = make_molecules_whole(load_box(workdir, recipe, comp, T))
-            cutoff = effective_cutoff(box, ff.cutoff_A)
-            system, info = build_system(
-                box, templates, charge_scale=ff.charge_scale, cutoff_A=cutoff,
-                constraints=ff.constraints, ewald_tolerance=ff.ewald_tolerance,
-            )
-            total = s.equilibration_ps + s.production_ps
-            res = run_md(
-                box, system, info, T, pressure_bar=s.pressure_bar, timestep_fs=s.timestep_fs,
-                friction_per_ps=s.friction_per_ps, equilibration_ps=s.equilibration_ps,
-                production_ps=s.production_ps, ensemble=s.ensemble, interval_ps=s.interval_ps,
-                report_interval_ps=s.report_interval_ps, seed=seed, platform=s.platform, minimize=s.minimize,
-                progress=(lambda r, _n=name: progress(_n, r.times_ps[-1], total)) if progress else None,
-            )
-            frames: list[Atoms] = []
-            for k, fr in enumerate(res.frames):
-                fr.info.update({
-                    keys.CONFIG_TYPE: keys.CT_CLASSICAL_MD,
-                    keys.COMPOSITION_ID: comp.id,
-                    keys.TEMPERATURE_K: float(T),
-                    keys.FORCEFIELD: ffname,
-                    keys.SEED: seed,
-                    **{keys.count_key(sp): int(n) for sp, n in comp.counts.items()},
-                })
-                frames.append(fr)
-                for r in range(s.rattle_copies):
-                    frames.append(rattle(fr, s.rattle_stdev_A, derived_seed(seed, "rattle", k, r)))
-                for pct in s.volume_scan_percent:
-                    frames.append(volume_scan(fr, pct))
-            write(xyz_path, frames, format="extxyz")
-            n_store = store_frames(workdir, frames, source=f"ilforge sample {name}")
-            mean_rho = res.mean_density() if res.production_start_ps < (res.times_ps[-1] if res.times_ps else 0) else None
-            meta = {
-                "composition_id": comp.id,
-                "temperature_K": T,
-                "forcefield": ffname,
-                "cutoff_A": cutoff,
-                "seed": seed,
-                "n_frames": len(frames),
-                "n_stored": n_store,
-                "times_ps": res.times_ps,
-                "densities_g_cm3": res.densities_g_cm3,
-                "potential_energies_eV": res.potential_energies_eV,
-                "production_start_ps": res.production_start_ps,
-                "mean_density_g_cm3": mean_rho,
-                "ns_per_day": res.ns_per_day,
-                "wall_s": res.wall_s,
-                "forcefield_settings": json.loads(ff.model_dump_json()),
-                "sampling_settings": json.loads(s.model_dump_json()),
-            }
-            meta_path.write_text(json.dumps(meta, indent=1))
-            summaries.append(SampleSummary(comp.id, T, len(frames), mean_rho, res.ns_per_day, xyz_path))
-            log.info("%s: %d frames, mean density %s g/cm3, %.2f ns/day", name, len(frames), mean_rho, res.ns_per_day)
+            done = _done_before(project, recipe, comp, T)
+            summaries.append(done or sample_one(project, recipe, comp, T, templates, progress))
     return summaries
 
 

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SamplingSettings(BaseModel):
-    """Classical MD sampling per composition and temperature, plus perturbed copies."""
+    """Classical MD sampling per composition and temperature (perturbed copies: ``labels.strategies``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -19,7 +19,4 @@ class SamplingSettings(BaseModel):
     friction_per_ps: float = Field(1.0, gt=0, description="Langevin friction, 1/ps")
     report_interval_ps: float = Field(1.0, gt=0, description="time between density/energy records, ps")
     minimize: bool = Field(True, description="minimise the packed box before equilibration")
-    rattle_copies: int = Field(0, ge=0, description="rattled copies per snapshot")
-    rattle_stdev_A: float = Field(0.05, ge=0, description="Gaussian displacement of rattled copies, Å")
-    volume_scan_percent: list[float] = Field(default_factory=list, description="isotropic volume changes, e.g. [-4, 4]")
     platform: str | None = Field(None, description="OpenMM platform (default: CUDA when present, else CPU)")
