@@ -6,8 +6,9 @@ parallel efficiency, and the frame store's overhead per frame.
 Baseline (same process): a plain loop calling tblite through XTBLabeler on the same frames, no
 store, no pool. Reported: frames/min of the baseline and of the runner with N workers, the ratio
 runner(1 worker)/baseline, parallel efficiency E(N) = rate(N) / (N rate(1)), and the store's time
-per frame (reading the frame + writing the labels, one transaction each) as a fraction of the
-labelling time per frame. Worker utilisation = (time the workers spent labelling) / (workers x wall
+per frame (reading the frame, writing the task files, reading the result, writing the labels in
+one transaction) as a fraction of the labelling time per frame. Each frame runs as a file-described
+task (frame.extxyz + task.json, run in-process by the worker). Worker utilisation = (time the workers spent labelling) / (workers x wall
 time): what the runner controls (keeping every worker busy); on a shared machine the efficiency
 also reflects CPU contention (the per-frame labelling time in the workers then grows). Worker pools are warmed up (processes spawned, tblite loaded) before
 timing. Every process runs tblite with OMP_NUM_THREADS=1.
@@ -28,10 +29,11 @@ from ase.build import molecule  # noqa: E402
 from ase.io import read  # noqa: E402
 
 from ilforge.engine.local import LocalPool  # noqa: E402
-from ilforge.engine.runner import run_labelling  # noqa: E402
-from ilforge.engine.tasks import LabelerSpec, run_task  # noqa: E402
+from ilforge.engine.task import run_file_task  # noqa: E402
+from ilforge.labels import LabelError  # noqa: E402
 from ilforge.reference import strategies  # noqa: E402
-from ilforge.reference.base import LabelError  # noqa: E402
+from ilforge.reference.label_task import LabelerSpec, write_label_task  # noqa: E402
+from ilforge.reference.runner import run_labelling  # noqa: E402
 from ilforge.reference.settings import LabelSettings  # noqa: E402
 from ilforge.reference.xtb import XTBLabeler  # noqa: E402
 from ilforge.store.frames import SINGLE_POINT, FrameStore  # noqa: E402
@@ -58,13 +60,14 @@ def run_pool(frames, workers: int, tmp: Path):
     store = FrameStore.open(tmp / f"frames_{workers}.db")
     hs = store.add_many(frames, composition_id="neat", config_type="rattle")
     store.request(hs, lab.level_of_theory)
-    spec = LabelerSpec(settings.model_dump_json())
+    spec = LabelerSpec.from_settings(settings)
     with LocalPool(workers=workers) as pool:
         warm = molecule("H2O")
-        futs = [pool.submit(run_task, spec, SINGLE_POINT, warm) for _ in range(workers)]
+        tasks = [write_label_task(tmp / f"warm_{workers}_{i}", spec, SINGLE_POINT, warm) for i in range(workers)]
+        futs = [pool.submit(run_file_task, t) for t in tasks]
         assert all(f.result().ok for f in futs)
         t0 = time.perf_counter()
-        summary = run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=1)
+        summary = run_labelling(store, spec, lab.level_of_theory, pool, tmp / f"tasks_{workers}", max_attempts=1)
         wall = time.perf_counter() - t0
     assert summary.done == len(frames), summary
     return wall, summary

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from ase.build import molecule
 
-from ilforge.reference.base import LabelError
+from ilforge.labels import LabelError
 from ilforge.reference.cp2k import CP2KLabeler
 
 pytestmark = pytest.mark.skipif(shutil.which("cp2k_shell.psmp") is None, reason="CP2K not installed (make setup)")

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ilforge import keys
+from ilforge.project import LABELS, Project
 from ilforge.store.frames import FrameStore
 
 pytest.importorskip("tblite")
@@ -51,6 +52,8 @@ def test_label_cli_dask_strategies(tmp_path):
     assert all(f.info[keys.COMPOSITION_ID] == "neat" and f.info[keys.TEMPERATURE_K] == 298.15 for f in frames)
     assert set(store.isolated_energies(LOT)) == {"B", "C", "F", "H", "N"}
     assert set(store.isolated_ion_energies(LOT)) == {"EMIM", "BF4"}
+    doc = Project(tmp_path).read_results(LABELS)  # the CLI runs the stage function: same results file
+    assert doc["level_of_theory"] == LOT and doc["status"]["done"] == 5 and doc["strategy_jobs"] == 2
     # a second run has nothing to do
     again = subprocess.run(cmd + ["--workers", "1", "--no-progress"], env=env, capture_output=True, text=True,
                            timeout=600)

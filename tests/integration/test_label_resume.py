@@ -20,9 +20,10 @@ from ase.io import read
 
 from ilforge import keys
 from ilforge.engine.compute import ComputeSettings
+from ilforge.project import Project
 from ilforge.recipe import load_recipe
 from ilforge.reference import strategies
-from ilforge.reference.labelling import label_project
+from ilforge.reference.stage import run_label
 from ilforge.store.frames import DONE, FrameStore
 
 pytest.importorskip("tblite")
@@ -108,8 +109,11 @@ def _check_resumed(work: Path, reference: dict[str, float] | None, n_frames: int
     store = FrameStore.open(work / "frames.db")
     after_kill = store.status_counts(LOT)[DONE]
     assert n_frames // 2 <= after_kill < n_frames, (killed_at, after_kill)
+    assert any((work / "tasks" / "label").iterdir())  # the killed run left its tasks in flight
     recipe = load_recipe(work / "recipe.yaml")
-    _, summary, counts = label_project(recipe, work, ComputeSettings(workers=workers))
+    result = run_label(Project(work), recipe, compute=ComputeSettings(workers=workers))
+    summary, counts = result.run, result.status
+    assert not (work / "tasks" / "label").exists()  # replaced, run and removed
     assert summary.done == n_frames - after_kill  # the rerun labels only what was missing
     assert counts == {"pending": 0, "done": n_frames, "failed": 0}
     records = store.label_records(LOT)
@@ -126,8 +130,10 @@ def _check_resumed(work: Path, reference: dict[str, float] | None, n_frames: int
 
 def _uninterrupted(work: Path, workers: int) -> dict[str, float]:
     recipe = load_recipe(work / "recipe.yaml")
-    _, summary, counts = label_project(recipe, work, ComputeSettings(workers=workers))
+    result = run_label(Project(work), recipe, compute=ComputeSettings(workers=workers))
+    summary, counts = result.run, result.status
     assert counts["done"] == summary.done
+    assert Project(work).read_results("labels")["status"] == counts
     # every worker process ran tblite with one OpenMP thread
     assert set(summary.workers.values()) == {"1"} and len(summary.workers) == workers
     if sys.platform.startswith("linux"):

@@ -3,7 +3,7 @@
 import pytest
 from ase.build import molecule
 
-from ilforge.reference.base import LabelError
+from ilforge.labels import LabelError
 from ilforge.reference.espresso import EspressoLabeler
 
 

@@ -6,8 +6,9 @@ from ase.build import molecule
 from ase.io import read
 
 from ilforge import keys
-from ilforge.reference.base import Labels
-from ilforge.store.frames import DONE, FAILED, PENDING, FrameStore, StoreError, frame_hash
+from ilforge.labels import Labels
+from ilforge.store.frames import DONE, FAILED, PENDING, FrameStore, StoreError
+from ilforge.store.hashing import frame_hash
 
 
 def _water(shift=0.0):

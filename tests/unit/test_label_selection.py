@@ -8,7 +8,8 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.errors import IlforgeError
-from ilforge.reference.labelling import _exclusive, select_frames
+from ilforge.project import Project
+from ilforge.reference.labelling import select_frames
 from ilforge.reference.settings import LabelSettings
 from ilforge.store.frames import FrameStore
 
@@ -37,9 +38,11 @@ def test_selection_is_even_capped_and_stable(tmp_path):
 
 
 def test_one_labelling_run_per_workdir(tmp_path):
-    with _exclusive(tmp_path):
+    from ilforge.reference.stage import run_label
+
+    project = Project(tmp_path)
+    with project.lock("label", "ilforge label"):
         with pytest.raises(IlforgeError, match="another `ilforge label`"):
-            with _exclusive(tmp_path):
-                pass
-    with _exclusive(tmp_path):  # released
+            run_label(project, None)  # refused before the recipe is looked at
+    with project.lock("label", "ilforge label"):  # released
         pass

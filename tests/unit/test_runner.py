@@ -1,4 +1,5 @@
-"""The task runner with a local pool and Dask: results stored as they come, retries, recorded failures."""
+"""The labelling loop with a local pool and Dask: file-described tasks, results stored as they come,
+retries, recorded failures, a worker crash recorded as a retryable failure."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from ilforge.engine.compute import ComputeError, ComputeSettings, load_compute
+from ilforge.engine.base import Executor
+from ilforge.engine.compute import ComputeError, ComputeSettings, load_compute, make_executor
 from ilforge.engine.local import LocalPool
-from ilforge.engine.runner import make_executor, run_labelling
-from ilforge.engine.tasks import LabelerSpec
+from ilforge.reference.label_task import LabelerSpec
 from ilforge.reference.registry import make_labeler
+from ilforge.reference.runner import run_labelling
 from ilforge.reference.settings import LabelSettings
 from ilforge.store.frames import DONE, FAILED, FrameStore
 
@@ -56,9 +58,10 @@ def _check(store, lot, hs, summary):
 
 def test_local_pool_retries_and_records_failures(tmp_path):
     settings, lab, store, hs = _setup(tmp_path)
-    spec = LabelerSpec(settings.model_dump_json())
+    spec = LabelerSpec.from_settings(settings)
     with LocalPool(workers=2) as pool:
-        summary = run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=3)
+        assert isinstance(pool, Executor)
+        summary = run_labelling(store, spec, lab.level_of_theory, pool, tmp_path / "tasks", max_attempts=3)
     _check(store, lab.level_of_theory, hs, summary)
     assert set(summary.workers.values()) == {"1"}  # OMP_NUM_THREADS=1 in every worker
     if sys.platform.startswith("linux"):
@@ -66,16 +69,18 @@ def test_local_pool_retries_and_records_failures(tmp_path):
     assert "OMP_NUM_THREADS" not in os.environ or os.environ["OMP_NUM_THREADS"] == _OMP  # restored
     # a rerun has nothing to do
     with LocalPool(workers=1) as pool:
-        assert run_labelling(store, spec, lab.level_of_theory, pool, max_attempts=3).submitted == 0
+        assert run_labelling(store, spec, lab.level_of_theory, pool, tmp_path / "tasks", max_attempts=3).submitted == 0
+    assert not (tmp_path / "tasks").exists()  # every task directory was removed
 
 
 def test_dask_local_cluster(tmp_path):
     pytest.importorskip("distributed")
     settings, lab, store, hs = _setup(tmp_path)
-    spec = LabelerSpec(settings.model_dump_json())
+    spec = LabelerSpec.from_settings(settings)
     compute = ComputeSettings(backend="dask", workers=2, dask={"cluster": "local"})
     with make_executor(compute) as ex:
-        summary = run_labelling(store, spec, lab.level_of_theory, ex, max_attempts=3)
+        assert isinstance(ex, Executor)
+        summary = run_labelling(store, spec, lab.level_of_theory, ex, tmp_path / "tasks", max_attempts=3)
     _check(store, lab.level_of_theory, hs, summary)
     assert set(summary.workers.values()) == {"1"}
 
@@ -119,8 +124,8 @@ def test_a_crashing_worker_is_recorded_and_the_pool_restarts(tmp_path):
     hs = store.add_many([crash] + frames, composition_id="c")
     store.request(hs, lab.level_of_theory)
     with LocalPool(workers=1, max_in_flight=1) as pool:
-        summary = run_labelling(store, LabelerSpec(settings.model_dump_json()), lab.level_of_theory, pool,
-                                max_attempts=2)
+        summary = run_labelling(store, LabelerSpec.from_settings(settings), lab.level_of_theory, pool,
+                                tmp_path / "tasks", max_attempts=2)
     rec = store.label_record(hs[0], lab.level_of_theory)
     assert rec.status == FAILED and rec.attempts == 2 and "worker error" in rec.reason
     assert summary.done == 3 and store.status_counts(lab.level_of_theory)[DONE] == 3

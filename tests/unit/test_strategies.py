@@ -35,7 +35,23 @@ def test_rattle_is_seeded_and_gaussian():
     d = np.concatenate([x.positions - w.positions for x in a]).ravel()
     assert d.std() == pytest.approx(0.05, rel=0.05) and abs(d.mean()) < 0.005
     assert a[0].info[keys.PARENT_HASH] == "abc" and a[0].info[keys.CONFIG_TYPE] == keys.CT_RATTLE
-    assert strategies.derived_seed(1, "abc", "r") != strategies.derived_seed(1, "abd", "r")
+    assert keys.FRAME_HASH not in a[0].info  # a child is a new frame
+
+
+def test_strategies_use_the_samplers_geometry():
+    """One implementation: the strategies' rattles and volume scans are sample.perturb's geometry."""
+    from ilforge.sample import perturb
+
+    w = _two_waters()
+    kids = strategies.rattle(w, 2, 0.07, seed=5)
+    rng = np.random.default_rng(5)
+    for kid in kids:
+        np.testing.assert_array_equal(kid.positions, perturb.rattle(w, 0.07, rng).positions)
+    for p in (-4.0, 3.0):
+        (kid,) = strategies.volume_scan(w, [p])
+        ref = perturb.volume_scan(w, p)
+        np.testing.assert_array_equal(kid.positions, ref.positions)
+        np.testing.assert_array_equal(kid.cell[:], ref.cell[:])
 
 
 def test_volume_scan_keeps_molecules_rigid():
@@ -60,13 +76,13 @@ def test_reference_md_keeps_every_kth_step_with_its_labels():
     w = _two_waters()
     lab = _emt()
     out = strategies.reference_md(w, lab, steps=6, keep_every=2, timestep_fs=0.5, temperature_K=300,
-                                  friction_per_fs=0.01, seed=4)
+                                  friction_per_ps=10.0, seed=4)
     assert len(out) == 3
     for atoms, labels in out:
         assert atoms.info[keys.CONFIG_TYPE] == keys.CT_REFERENCE_MD and atoms.info[keys.PARENT_HASH] == "abc"
         assert labels.energy == pytest.approx(lab.label(atoms).energy)  # the labels belong to that geometry
         np.testing.assert_allclose(labels.forces, lab.label(atoms).forces)
-    again = strategies.reference_md(w, lab, 6, 2, 0.5, 300, 0.01, seed=4)
+    again = strategies.reference_md(w, lab, 6, 2, 0.5, 300, 10.0, seed=4)
     np.testing.assert_array_equal(out[-1][0].positions, again[-1][0].positions)
 
 
@@ -85,3 +101,51 @@ def test_registry():
     assert lab.level_of_theory.startswith("xtb:GFN2-xTB;etemp=1000K")
     with pytest.raises(RecipeError, match="accepted settings"):
         make_labeler(LabelSettings(labeler="xtb", options={"etemp": 5}))
+
+
+def test_reference_md_friction_is_per_ps(monkeypatch):
+    """γ = 10/ps reaches ASE's Langevin as 10 / (1000 fs) in ASE's inverse time units (= 0.01/fs)."""
+    import ase.md.langevin
+    from ase import units as ase_units
+
+    seen = {}
+    real = ase.md.langevin.Langevin
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs, timestep=args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ase.md.langevin, "Langevin", spy)
+    strategies.reference_md(_two_waters(), _emt(), 1, 1, 0.5, 300, 10.0, seed=4)
+    assert seen["friction"] == pytest.approx(0.01 / ase_units.fs, rel=1e-12)
+    assert seen["timestep"] == pytest.approx(0.5 * ase_units.fs, rel=1e-12)
+
+
+def test_labeler_calculator_keeps_the_last_labels_and_refuses_missing_stress():
+    from ilforge.errors import IlforgeError
+    from ilforge.labels import Labels
+    from ilforge.reference.base import Labeler
+    from ilforge.reference.calculator import LabelerCalculator
+
+    class NoStress(Labeler):
+        level_of_theory = "toy"
+
+        def label(self, atoms):
+            return Labels(-float(len(atoms)), np.ones((len(atoms), 3)))
+
+    w = _two_waters()
+    w.calc = calc = LabelerCalculator(NoStress())
+    assert w.get_potential_energy() == -6.0 and calc.last_labels.energy == -6.0
+    np.testing.assert_array_equal(w.get_forces(), np.ones((6, 3)))
+    with pytest.raises(IlforgeError, match="no stress"):
+        w.get_stress()
+
+
+def test_old_friction_key_says_how_to_convert():
+    from pydantic import ValidationError
+
+    from ilforge.reference.settings import ReferenceMDStrategy
+
+    assert ReferenceMDStrategy().friction_per_ps == 10.0
+    with pytest.raises(ValidationError, match="friction_per_ps: 20"):
+        ReferenceMDStrategy.model_validate({"friction_per_fs": 0.02})

@@ -7,7 +7,7 @@ import pytest
 from ase import Atoms
 from ase.build import molecule
 
-from ilforge.reference.base import LabelError
+from ilforge.labels import LabelError
 from ilforge.reference.isolated import atom_multiplicity, compute_isolated_atoms, ion_multiplicity
 from ilforge.reference.xtb import XTBLabeler
 from ilforge.store.frames import FrameStore

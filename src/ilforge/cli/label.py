@@ -28,12 +28,10 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ilforge.engine.compute import load_compute
+    from ilforge.project import Project
     from ilforge.recipe import load_recipe
-    from ilforge.reference.labelling import label_project
-    from ilforge.store.frames import DONE, FAILED, PENDING
+    from ilforge.reference.stage import run_label
 
-    recipe = load_recipe(args.recipe)
-    compute = load_compute(args.compute, args.workers)
     bar = None
 
     def progress(summary, total):
@@ -44,21 +42,25 @@ def run(args) -> int:
         bar.set_postfix(done=summary.done, failed=summary.failed, retries=summary.failed_attempts, refresh=False)
 
     try:
-        plan, summary, counts = label_project(recipe, args.workdir, compute, recipe_path=args.recipe,
-                                              retry_failed=args.retry_failed, progress=progress)
+        result = run_label(Project(args.workdir), load_recipe(args.recipe), compute=load_compute(args.compute, args.workers),
+                           retry_failed=args.retry_failed, progress=progress)
     finally:
         if bar is not None:
             bar.close()
+    _print(result)
+    return 0 if result.run.failed == 0 else 1
+
+
+def _print(result) -> None:
+    plan, run, counts = result.plan, result.run, result.status
     print(f"level of theory: {plan.level_of_theory}")
     print(f"selected {plan.selected} sampled frames; {plan.new_requests} new label requests, {plan.jobs} strategy jobs")
     if plan.isolated:
         print("isolated energies (eV): " + ", ".join(f"{k} {v:.4f}" for k, v in plan.isolated.items()))
     if plan.isolated_error:
         print(f"warning: isolated energies failed: {plan.isolated_error}")
-    rate = summary.done / summary.wall_s * 60 if summary.wall_s > 0 else 0.0
-    print(f"this run: {summary.done} done, {summary.failed} failed for good, {summary.failed_attempts} failed "
-          f"attempts, {summary.new_frames} frames from strategies, {summary.wall_s:.1f} s ({rate:.1f} tasks/min)")
-    print(f"store: {counts[DONE]} labelled, {counts[PENDING]} pending, {counts[FAILED]} failed "
+    rate = run.done / run.wall_s * 60 if run.wall_s > 0 else 0.0
+    print(f"this run: {run.done} done, {run.failed} failed for good, {run.failed_attempts} failed "
+          f"attempts, {run.new_frames} frames from strategies, {run.wall_s:.1f} s ({rate:.1f} tasks/min)")
+    print(f"store: {counts['done']} labelled, {counts['pending']} pending, {counts['failed']} failed "
           f"(`--retry-failed` to try failed frames again)")
-    return 0 if summary.failed == 0 else 1
-

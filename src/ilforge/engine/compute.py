@@ -1,4 +1,5 @@
-"""Compute settings (``compute.yaml``, separate from the recipe): where labelling tasks run.
+"""Compute settings (``compute.yaml``, separate from the recipe): where tasks run, and the executor
+they describe (:func:`make_executor`).
 
 Example (local process pool, the default)::
 
@@ -31,6 +32,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ilforge.engine.base import Executor
 from ilforge.errors import IlforgeError
 
 
@@ -90,3 +92,16 @@ def load_compute(path: str | Path | None, workers: int | None = None) -> Compute
             loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
             lines.append(f"  {loc}: {err['msg'].removeprefix('Value error, ')}")
         raise ComputeError("\n".join(lines)) from None
+
+
+def make_executor(settings: ComputeSettings | None = None) -> Executor:
+    """The executor of ``settings`` (defaults: a local pool of one worker): a
+    :class:`~ilforge.engine.local.LocalPool` or a :class:`~ilforge.engine.dask_cluster.DaskExecutor`."""
+    settings = settings or ComputeSettings()
+    if settings.backend == "dask":
+        from ilforge.engine.dask_cluster import DaskExecutor
+
+        return DaskExecutor(settings)
+    from ilforge.engine.local import LocalPool
+
+    return LocalPool(settings.workers, settings.threads_per_worker, settings.in_flight)

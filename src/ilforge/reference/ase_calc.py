@@ -13,7 +13,8 @@ import json
 import numpy as np
 from ase import Atoms
 
-from ilforge.reference.base import LabelError, Labeler, Labels
+from ilforge.labels import LabelError, Labels
+from ilforge.reference.base import Labeler
 
 
 def import_object(path: str):

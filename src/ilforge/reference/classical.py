@@ -5,8 +5,8 @@ see :mod:`ilforge.forcefields.openmm_system`); no bond is constrained.
 
 Stress (eV/Å³, ASE convention, Voigt xx yy zz yz xz xy) is the strain derivative of the energy,
 σ_ab = (1/V) ∂E/∂ε_ab, obtained by central finite differences of the energy under small
-homogeneous symmetric strains ε (every atom moved with the cell: the *atomic* virial, as MACE's
-and ASE's stresses), step ``strain_step``. Off-diagonal strains are applied symmetrically
+homogeneous symmetric strains ε (every atom moved with the cell: the *atomic* virial, as MLIP
+and ASE stresses), step ``strain_step``. Off-diagonal strains are applied symmetrically
 (ε_ab = ε_ba = δ), so σ_ab = [E(+δ) - E(-δ)] / (2δ) / (2V). The strained cell is rotated into
 OpenMM's reduced (lower-triangular) form, which leaves the energy unchanged. This derivative
 includes every volume dependence of the energy: PME reciprocal space and the LJ long-range
@@ -27,7 +27,8 @@ from ilforge import keys, units
 from ilforge.errors import IlforgeError, require
 from ilforge.forcefields.openmm_system import box_vectors_nm, build_system
 from ilforge.forcefields.template import MoleculeTemplate
-from ilforge.reference.base import LabelError, Labeler, Labels
+from ilforge.labels import LabelError, Labels
+from ilforge.reference.base import Labeler
 
 log = logging.getLogger(__name__)
 
@@ -73,27 +74,48 @@ class ClassicalLabeler(Labeler):
         self.level_of_theory = f"classical:{forcefield_name};cutoff={cutoff_A:g}A"
         self._contexts: dict = {}
 
-    @classmethod
-    def from_recipe(cls, recipe, species: list[str] | None = None, cache_dir=None, **kwargs) -> "ClassicalLabeler":
-        """Labeler with the recipe's force field (``forcefield`` section) for ``species`` (default: all of the recipe's)."""
-        from ilforge.forcefields.assign import forcefield_name, templates_for
-
+    @staticmethod
+    def recipe_context(recipe) -> dict:
+        """What this labeler takes from a recipe, as plain data (so a worker builds it without the
+        recipe): the ``forcefield`` settings, the seed, and every species of the recipe's
+        compositions (name, SMILES, formal charge, kind, aliases, CL&P name)."""
         lib = recipe.library()
-        if species is None:
-            species = sorted({s for c in recipe.resolve_compositions(lib) for s in c.counts})
-        ff = recipe.forcefield
-        templates = templates_for(species, lib, ff, cache_dir=cache_dir, seed=recipe.seed)
+        names = sorted({s for c in recipe.resolve_compositions(lib) for s in c.counts})
+        species = [lib.get(n) for n in names]
+        return {"forcefield": recipe.forcefield.model_dump(mode="json"), "seed": int(recipe.seed),
+                "species": [{"name": sp.name, "smiles": sp.smiles, "charge": sp.charge, "kind": sp.kind,
+                             "aliases": list(sp.aliases), "clandp": sp.clandp} for sp in species]}
+
+    @classmethod
+    def from_context(cls, context: dict, cache_dir=None, **kwargs) -> "ClassicalLabeler":
+        """Labeler with the force field of a :meth:`recipe_context` for its species."""
+        from ilforge.chem.species import SpeciesLibrary, make_species
+        from ilforge.forcefields.assign import forcefield_name, templates_for
+        from ilforge.forcefields.settings import ForceFieldSettings
+
+        lib = SpeciesLibrary([make_species(**d) for d in context["species"]])
+        ff = ForceFieldSettings.model_validate(context["forcefield"])
+        templates = templates_for([d["name"] for d in context["species"]], lib, ff, cache_dir=cache_dir,
+                                  seed=context["seed"])
         return cls(templates, forcefield_name(ff), charge_scale=ff.charge_scale, cutoff_A=ff.cutoff_A, **kwargs)
 
     @classmethod
-    def from_settings(cls, settings, recipe=None, workdir=None) -> "ClassicalLabeler":
-        """The registry's hook (``labels: {labeler: classical, options: {...}}``): the recipe's force
-        field, generic-force-field parameters cached in ``workdir/cache/generic_ff`` (shared with
-        ``ilforge sample``), and ``options`` passed on (e.g. ``strain_step``, ``compute_stress``, ``platform``)."""
-        if recipe is None:
+    def from_recipe(cls, recipe, cache_dir=None, **kwargs) -> "ClassicalLabeler":
+        """Labeler with the recipe's force field (``forcefield`` section) for all of the recipe's species."""
+        return cls.from_context(cls.recipe_context(recipe), cache_dir=cache_dir, **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings, context=None, cache_dir=None) -> "ClassicalLabeler":
+        """The registry's hook (``labels: {labeler: classical, options: {...}}``): the force field of
+        ``context`` (a recipe, or its :meth:`recipe_context`), generic-force-field parameters cached
+        in ``cache_dir`` (the project's ``cache/generic_ff``, shared with ``ilforge sample``), and
+        ``options`` passed on (e.g. ``strain_step``, ``compute_stress``, ``platform``)."""
+        if context is None:
             raise LabelError("the classical labeler needs the recipe (its forcefield section)", retryable=False)
-        cache = Path(workdir) / "cache" / "generic_ff" if workdir is not None else None
-        return cls.from_recipe(recipe, cache_dir=cache, **dict(settings.options))
+        if not isinstance(context, dict):
+            context = cls.recipe_context(context)
+        return cls.from_context(context, cache_dir=Path(cache_dir) if cache_dir is not None else None,
+                                **dict(settings.options))
 
     def isolated_energy(self, symbol_or_atoms, charge: int = 0, spin_multiplicity: int | None = None) -> float:
         """0 eV for an isolated atom: a lone atom has no bonded terms and no pair partners, so its

@@ -26,7 +26,8 @@ import numpy as np
 from ase import Atoms
 from ase.units import Rydberg
 
-from ilforge.reference.base import LabelError, Labeler, Labels
+from ilforge.labels import LabelError, Labels
+from ilforge.reference.base import Labeler
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ilforge.reference.base import LabelError, Labeler, Labels
+from ilforge.labels import LabelError, Labels
+from ilforge.reference.base import Labeler
 
 DEFAULT_INPUT = {
     "control": {"calculation": "scf", "tprnfor": True, "tstress": True, "disk_io": "none"},

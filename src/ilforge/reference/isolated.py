@@ -1,6 +1,6 @@
 """Isolated-atom and isolated-ion energies at the level of theory of the labels.
 
-MACE and other atom-additive MLIPs fit E = Σ_i E0(Z_i) + E_interaction; E0 is best taken as the
+Atom-additive MLIPs fit E = Σ_i E0(Z_i) + E_interaction; E0 is best taken as the
 energy of the isolated neutral atom at the same level of theory (the papers do this). An atom is
 computed in its ground-state spin multiplicity 2S + 1 from Hund's rules for the free atom
 (:data:`GROUND_STATE_MULTIPLICITY`, e.g. H 2, C 3 (³P), N 4 (⁴S), O 3 (³P), F 2, B 2, P 4, S 3,
@@ -9,7 +9,7 @@ with its formal charge and, as every closed-shell IL ion, multiplicity 1 when it
 is even (else 2). Periodic labelers (CP2K, QE) compute both in a large non-periodic cell
 (see their ``isolated_energy``).
 
-Results go to the frame store (:meth:`FrameStore.set_isolated_energy`) and out as MACE
+Results go to the frame store (:meth:`FrameStore.set_isolated_energy`) and out as
 ``IsolatedAtom`` frames or an E0 dict (:meth:`FrameStore.isolated_energies`).
 """
 

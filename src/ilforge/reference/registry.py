@@ -1,9 +1,9 @@
 """Labeler names of the recipe (``labels.labeler``) -> labeler classes, imported lazily.
 
 A labeler is built with :func:`make_labeler`: when its class defines
-``from_settings(settings, recipe, workdir)`` (a classmethod) that is used (the classical labeler
-needs the recipe's force field); otherwise ``cls(method=..., **options)`` when ``method`` is set,
-else ``cls(**options)``.
+``from_settings(settings, recipe, cache_dir)`` (a classmethod) that is used (the classical labeler
+needs the recipe's force field: :func:`needs_recipe`); otherwise ``cls(method=..., **options)``
+when ``method`` is set, else ``cls(**options)``.
 """
 
 from __future__ import annotations
@@ -48,11 +48,18 @@ def labeler_class(name: str) -> type[Labeler]:
     return cls
 
 
-def make_labeler(settings, recipe=None, workdir=None) -> Labeler:
-    """Build the labeler of ``settings`` (a :class:`LabelSettings`)."""
+def needs_recipe(name: str) -> bool:
+    """Whether the labeler registered under ``name`` is built from the recipe (``from_settings``)."""
+    return hasattr(labeler_class(name), "from_settings")
+
+
+def make_labeler(settings, recipe=None, cache_dir=None) -> Labeler:
+    """Build the labeler of ``settings`` (a :class:`LabelSettings`); ``recipe`` (the recipe, or the
+    labeler's ``recipe_context`` of it as plain data) and ``cache_dir`` (a directory for
+    rebuildable parameters) for labelers built from the recipe."""
     cls = labeler_class(settings.labeler)
     if hasattr(cls, "from_settings"):
-        return cls.from_settings(settings, recipe, workdir)
+        return cls.from_settings(settings, recipe, cache_dir)
     kwargs = dict(settings.options)
     if settings.method is not None:
         kwargs["method"] = settings.method

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
@@ -34,8 +34,16 @@ class ReferenceMDStrategy(_Strict):
     keep_every: int = Field(10, ge=1, description="keep every k-th step as a labelled frame")
     timestep_fs: float = Field(0.5, gt=0, description="time step, fs")
     temperature_K: float | None = Field(None, gt=0, description="thermostat temperature, K (default: the frame's)")
-    friction_per_fs: float = Field(0.01, gt=0, description="Langevin friction, 1/fs")
+    friction_per_ps: float = Field(10.0, gt=0, description="Langevin friction, 1/ps")
     frames_per_composition: int = Field(1, ge=0, description="how many selected frames start a run (0: all)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_friction(cls, data: Any):
+        if isinstance(data, dict) and "friction_per_fs" in data:
+            raise ValueError("friction_per_fs was renamed friction_per_ps (1/ps, as everywhere else): "
+                             f"use friction_per_ps: {1000 * float(data['friction_per_fs']):g}")
+        return data
 
 
 class RelaxStrategy(_Strict):

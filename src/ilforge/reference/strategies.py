@@ -4,32 +4,27 @@ Rattles and volume scans make new unlabelled frames from a parent (labelled late
 other); reference MD and relaxations run the labeler itself and return labelled frames (the
 labels of step k are those the trajectory computed at that geometry, nothing is recomputed).
 Every derived frame records its parent's hash, composition and temperature; random choices take
-a seed (:func:`derived_seed` mixes the recipe seed with the parent hash, so a rerun makes the
-same frames and adding them again is a no-op).
+a seed (the caller derives it with :func:`ilforge.seeds.derive_seed` from the recipe seed and the
+parent hash, so a rerun makes the same frames and adding them again is a no-op). The geometry of
+rattles and volume scans is :mod:`ilforge.sample.perturb`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from ase import Atoms
-from ase.calculators.calculator import Calculator, all_changes
 
 from ilforge import keys
-from ilforge.reference.base import Labeler, Labels
-from ilforge.units import FS
+from ilforge.labels import Labels
+from ilforge.reference.base import Labeler
+from ilforge.reference.calculator import LabelerCalculator
+from ilforge.sample.perturb import rattled_positions, scaled_geometry
+from ilforge.units import FS, PS
 
 
 #: ``source`` of every frame a strategy derives (``label-strategy:<config_type>``); such frames are
 #: never selected as "sampled" frames themselves
 STRATEGY_SOURCE = "label-strategy"
-
-
-def derived_seed(seed: int, parent_hash: str, tag: str) -> int:
-    """A 63-bit seed from the recipe seed, the parent frame's hash and a tag naming the strategy."""
-    digest = hashlib.sha256(f"{seed}:{parent_hash}:{tag}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") >> 1
 
 
 def _child(parent: Atoms, positions, cell, config_type: str) -> Atoms:
@@ -48,55 +43,21 @@ def _child(parent: Atoms, positions, cell, config_type: str) -> Atoms:
 
 
 def rattle(atoms: Atoms, copies: int, stdev_A: float, seed: int) -> list[Atoms]:
-    """``copies`` frames with every coordinate displaced by N(0, stdev_A²) (Å)."""
+    """``copies`` frames with every coordinate displaced by N(0, stdev_A²) (Å), drawn one copy
+    after the other from one generator seeded with ``seed``."""
     rng = np.random.default_rng(seed)
-    return [
-        _child(atoms, atoms.positions + rng.normal(0.0, stdev_A, atoms.positions.shape), atoms.cell, keys.CT_RATTLE)
-        for _ in range(copies)
-    ]
+    return [_child(atoms, rattled_positions(atoms.positions, stdev_A, rng), atoms.cell, keys.CT_RATTLE)
+            for _ in range(copies)]
 
 
 def volume_scan(atoms: Atoms, percent: list[float]) -> list[Atoms]:
-    """Isotropically scaled copies: V' = V (1 + p/100), cell × s with s = (1 + p/100)^(1/3).
-
-    With ``mol_id`` the molecules move rigidly: each centre of mass r_c → s r_c, internal
-    geometry unchanged (bonds are not stretched); without it every atom is scaled."""
+    """Isotropically scaled copies, one per volume change p (%): V' = V (1 + p/100), molecules
+    rigid when ``mol_id`` is present (see :func:`ilforge.sample.perturb.scaled_geometry`)."""
     out = []
     for p in percent:
-        if p <= -100:
-            raise ValueError(f"volume change {p} % would make the volume non-positive")
-        s = (1.0 + p / 100.0) ** (1.0 / 3.0)
-        pos = atoms.positions.copy()
-        if keys.MOL_ID in atoms.arrays:
-            masses = atoms.get_masses()
-            mol = np.asarray(atoms.arrays[keys.MOL_ID])
-            for m in np.unique(mol):
-                idx = mol == m
-                com = masses[idx] @ pos[idx] / masses[idx].sum()
-                pos[idx] += (s - 1.0) * com
-        else:
-            pos *= s
-        out.append(_child(atoms, pos, atoms.cell[:] * s, keys.CT_VOLUME_SCAN))
+        pos, cell = scaled_geometry(atoms, p)
+        out.append(_child(atoms, pos, cell, keys.CT_VOLUME_SCAN))
     return out
-
-
-class LabelerCalculator(Calculator):
-    """An ASE calculator that calls a :class:`Labeler` (used to run MD/relaxations at the reference level)."""
-
-    implemented_properties = ["energy", "free_energy", "forces", "stress"]
-
-    def __init__(self, labeler: Labeler):
-        super().__init__()
-        self.labeler = labeler
-        self.last_labels: Labels | None = None
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
-        super().calculate(atoms, properties, system_changes)
-        lab = self.labeler.label(self.atoms)
-        self.last_labels = lab
-        self.results = {"energy": lab.energy, "free_energy": lab.energy, "forces": lab.forces}
-        if lab.stress is not None:
-            self.results["stress"] = lab.stress
 
 
 def _snapshot(atoms: Atoms, parent: Atoms, calc: LabelerCalculator, config_type: str) -> tuple[Atoms, Labels]:
@@ -105,10 +66,11 @@ def _snapshot(atoms: Atoms, parent: Atoms, calc: LabelerCalculator, config_type:
 
 
 def reference_md(atoms: Atoms, labeler: Labeler, steps: int, keep_every: int, timestep_fs: float,
-                 temperature_K: float, friction_per_fs: float, seed: int) -> list[tuple[Atoms, Labels]]:
+                 temperature_K: float, friction_per_ps: float, seed: int) -> list[tuple[Atoms, Labels]]:
     """Langevin NVT MD at the reference level from ``atoms`` (velocities drawn from
-    Maxwell–Boltzmann at ``temperature_K``), keeping the frames of steps k, 2k, ... ≤ ``steps``
-    with their labels. The starting frame itself is not returned."""
+    Maxwell–Boltzmann at ``temperature_K``; friction γ in 1/ps, time step in fs), keeping the
+    frames of steps k, 2k, ... ≤ ``steps`` with their labels. The starting frame itself is not
+    returned."""
     from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import thermalize_momenta
 
@@ -116,7 +78,7 @@ def reference_md(atoms: Atoms, labeler: Labeler, steps: int, keep_every: int, ti
     a = atoms.copy()
     a.calc = calc = LabelerCalculator(labeler)
     thermalize_momenta(a, temperature_K, rng=rng)
-    dyn = Langevin(a, timestep_fs * FS, temperature_K=temperature_K, friction=friction_per_fs / FS, fixcm=False,
+    dyn = Langevin(a, timestep_fs * FS, temperature_K=temperature_K, friction=friction_per_ps / PS, fixcm=False,
                    rng=rng)
     out = []
     for step in range(1, steps + 1):

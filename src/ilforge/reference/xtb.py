@@ -18,7 +18,8 @@ import numpy as np
 from ase import Atoms
 
 from ilforge.errors import require
-from ilforge.reference.base import LabelError, Labeler, Labels
+from ilforge.labels import LabelError, Labels
+from ilforge.reference.base import Labeler
 
 METHODS = ("GFN1-xTB", "GFN2-xTB")
 

@@ -8,7 +8,7 @@ are of three kinds (key ``kind``):
     The structure (numbers, positions Å, cell Å, pbc) with key-value pairs ``frame_hash``,
     ``config_type``, ``composition_id``, ``temperature_K``, ``source``, ``parent_hash``;
     per-atom arrays (``mol_id``, ``mol_species``, ...) and any other ``Atoms.info`` live in the
-    row's ``data``. A frame is identified by its content hash (:func:`frame_hash`), so adding the
+    row's ``data``. A frame is identified by its content hash (:func:`ilforge.store.hashing.frame_hash`), so adding the
     same structure twice is a no-op.
 ``label``
     One per (frame, level of theory): ``frame_hash``, ``lot`` (the level-of-theory string),
@@ -27,7 +27,6 @@ are kept apart; :meth:`labelled_frames` returns one level at a time unless asked
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +37,14 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.errors import IlforgeError
+from ilforge.labels import Labels
+from ilforge.store.hashing import frame_hash
 
 log = logging.getLogger(__name__)
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 #: task of a plain label row; other tasks (strategy jobs on a parent frame) are "<kind>:<json params>"
 SINGLE_POINT = "single_point"
-
-#: positions and cell are rounded to this many decimals (Å) before hashing, so that a frame
-#: written to extxyz (8 decimals) and read back has the same hash
-HASH_DECIMALS = 6
 
 _META_KEYS = (keys.CONFIG_TYPE, keys.COMPOSITION_ID, keys.TEMPERATURE_K, keys.SOURCE, keys.PARENT_HASH)
 _LABEL_INFO = (keys.REF_ENERGY, keys.REF_STRESS, keys.REF_VIRIALS, keys.LEVEL_OF_THEORY, keys.FRAME_HASH)
@@ -57,18 +54,6 @@ _ASE_ARRAYS = ("numbers", "positions", "momenta", "masses", "initial_magmoms", "
 
 class StoreError(IlforgeError):
     """The frame store cannot be opened or holds something unexpected."""
-
-
-def frame_hash(atoms: Atoms) -> str:
-    """Content hash of a structure: SHA-256 of atomic numbers, positions and cell (rounded to
-    :data:`HASH_DECIMALS` decimals of Å) and pbc; 32 hex digits. Labels and metadata do not enter."""
-    scale = 10.0**HASH_DECIMALS
-    h = hashlib.sha256()
-    h.update(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
-    h.update(np.round(np.asarray(atoms.positions, dtype=float) * scale).astype(np.int64).tobytes())
-    h.update(np.round(np.asarray(atoms.cell[:], dtype=float) * scale).astype(np.int64).tobytes())
-    h.update(np.asarray(atoms.pbc, dtype=np.int8).tobytes())
-    return h.hexdigest()[:32]
 
 
 def _plain(v):
@@ -119,7 +104,7 @@ class FrameStore:
         if "://" not in url:
             p = Path(url)
             if p.is_dir():
-                raise StoreError(f"{url} is a directory; give the store file, e.g. {p / 'frames.db'}")
+                raise StoreError(f"{url} is a directory; give the store file (a .db path inside it)")
             p.parent.mkdir(parents=True, exist_ok=True)
             if p.suffix != ".db":
                 raise StoreError(f"frame store file {url!r} must end in .db (SQLite), or be an ase.db URL")
@@ -318,7 +303,7 @@ class FrameStore:
         return counts
 
     def record_done(self, h: str, level_of_theory: str, labels, seconds: float | None = None, row_id: int | None = None):
-        """Store the labels (:class:`ilforge.reference.base.Labels`) of frame ``h`` (status done).
+        """Store the labels (:class:`ilforge.labels.Labels`) of frame ``h`` (status done).
 
         A frame already done at this level keeps its first labels (a second result is ignored and
         logged), so a frame is never labelled twice.
@@ -405,7 +390,7 @@ class FrameStore:
         composition_id: str | None = None,
         config_type: str | None = None,
     ) -> list[Atoms]:
-        """Labelled frames in insertion order, as Atoms with MACE keys.
+        """Labelled frames in insertion order, as Atoms with the label keys of :mod:`ilforge.keys`.
 
         info: ``REF_energy`` (eV), ``REF_stress`` ((6,) Voigt eV/Å³, when present),
         ``config_type``, ``composition_id``, ``level_of_theory``, ``temperature_K``, ``frame_hash``;
@@ -463,7 +448,7 @@ class FrameStore:
         return list(self._db.select(kind="isolated", lot=level_of_theory, iso_kind=kind, sort="id"))
 
     def isolated_energies(self, level_of_theory: str) -> dict[str, float]:
-        """Element symbol -> energy (eV) of the isolated neutral atom at ``level_of_theory`` (MACE E0s)."""
+        """Element symbol -> energy (eV) of the isolated neutral atom at ``level_of_theory`` (E0s)."""
         return {r.key_value_pairs["name"]: float(r.data["energy"]) for r in self._isolated_rows(level_of_theory, "atom")}
 
     def isolated_ion_energies(self, level_of_theory: str) -> dict[str, float]:
@@ -471,7 +456,7 @@ class FrameStore:
         return {r.key_value_pairs["name"]: float(r.data["energy"]) for r in self._isolated_rows(level_of_theory, "ion")}
 
     def isolated_atom_frames(self, level_of_theory: str) -> list[Atoms]:
-        """MACE ``IsolatedAtom`` frames: one atom each, info ``REF_energy`` and ``config_type=IsolatedAtom``."""
+        """``IsolatedAtom`` frames: one atom each, info ``REF_energy`` and ``config_type=IsolatedAtom``."""
         out = []
         for r in self._isolated_rows(level_of_theory, "atom"):
             a = Atoms(r.numbers, positions=np.zeros((1, 3)), pbc=False)
@@ -487,7 +472,7 @@ class FrameStore:
     # --- extxyz ------------------------------------------------------------------------
     def export_extxyz(self, path: str | Path, level_of_theory: str, composition_id: str | None = None,
                       config_type: str | None = None, isolated_atoms: bool = True) -> int:
-        """Write labelled frames at ``level_of_theory`` to extxyz with MACE keys (``REF_energy``,
+        """Write labelled frames at ``level_of_theory`` to extxyz with the label keys (``REF_energy``,
         ``REF_forces``, ``REF_stress``), preceded by the ``IsolatedAtom`` frames when asked and
         stored. Returns the number of frames written."""
         from ase.io import write
@@ -508,8 +493,6 @@ class FrameStore:
         mix with others). ``IsolatedAtom`` frames become isolated-atom energies. ``meta`` as for :meth:`add`.
         """
         from ase.io import read
-
-        from ilforge.reference.base import Labels
 
         frames = read(str(path), index=":", format="extxyz")
         hashes = []

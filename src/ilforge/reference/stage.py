@@ -1,0 +1,92 @@
+"""The ``label`` stage: reference labels for a project's frames (``ilforge label`` and ``ilforge run``).
+
+:func:`run_label` plans (:func:`ilforge.reference.labelling.plan_labels`: boxes, selection, data
+strategies, isolated energies), runs every pending task on the compute backend
+(:func:`ilforge.reference.runner.run_labelling`, task directories under the project's
+``tasks/label``) and writes the ``labels`` results (:data:`ilforge.project.LABELS`). One labelling run per project at a time (a
+lock); interrupt it at any time and run it again to continue.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ilforge.engine.compute import ComputeSettings, make_executor
+from ilforge.project import LABELS, Project
+from ilforge.reference.label_task import LabelerSpec
+from ilforge.reference.labelling import LabelPlan, plan_labels
+from ilforge.reference.registry import make_labeler, needs_recipe
+from ilforge.reference.runner import RunSummary, run_labelling
+from ilforge.store.frames import FrameStore
+
+log = logging.getLogger(__name__)
+
+#: cache kind of the generic force field's parameters (shared with the sampler)
+GENERIC_FF_CACHE = "generic_ff"
+
+
+@dataclass
+class LabelResult:
+    """The plan, what this run did, and the final status counts of single-point labels at the
+    level of theory (``pending``/``done``/``failed``)."""
+
+    plan: LabelPlan
+    run: RunSummary
+    status: dict = field(default_factory=dict)
+
+    @property
+    def level_of_theory(self) -> str:
+        return self.plan.level_of_theory
+
+    def document(self) -> dict:
+        """Everything the ``labels`` results file holds."""
+        p, r = self.plan, self.run
+        return {
+            "level_of_theory": p.level_of_theory, "selected": p.selected, "new_requests": p.new_requests,
+            "strategy_jobs": p.jobs, "isolated_energies_eV": p.isolated, "isolated_error": p.isolated_error,
+            "done_this_run": r.done, "failed_this_run": r.failed, "failed_attempts": r.failed_attempts,
+            "wall_s": round(r.wall_s, 2), "status": self.status,
+        }
+
+    def summary(self) -> dict:
+        """What ``pipeline.json`` keeps and ``ilforge run`` prints."""
+        doc = self.document()
+        return {k: doc[k] for k in ("level_of_theory", "done_this_run", "failed_this_run", "status")}
+
+
+def _cache_dir(project: Project, recipe):
+    """The generic force field's parameter cache, for labelers built from the recipe (else None)."""
+    return project.cache_dir(GENERIC_FF_CACHE) if needs_recipe(recipe.labels.labeler) else None
+
+
+def build_labeler(project: Project, recipe):
+    """The recipe's labeler in this process (what the workers build from :class:`LabelerSpec`)."""
+    return make_labeler(recipe.labels, recipe, _cache_dir(project, recipe))
+
+
+def level_of_theory(project: Project, recipe) -> str:
+    """The recipe's level of theory (so training never mixes labels from another level)."""
+    return build_labeler(project, recipe).level_of_theory
+
+
+def run_label(project: Project, recipe, *, compute: ComputeSettings | None = None, retry_failed: bool = False,
+              progress=None) -> LabelResult:
+    """Label the project's frames (see the module docstring). ``compute``: where tasks run (default:
+    one local worker); ``retry_failed``: make failed frames pending again first;
+    ``progress(run_summary, total)`` after every finished task."""
+    with project.lock("label", "ilforge label"):
+        store = FrameStore.open(project.frames_db)
+        cache = _cache_dir(project, recipe)
+        labeler = make_labeler(recipe.labels, recipe, cache)
+        lot = labeler.level_of_theory
+        plan = plan_labels(store, recipe, labeler, project)
+        if retry_failed:
+            store.reset_failed(lot)
+        spec = LabelerSpec.from_recipe(recipe, cache)
+        with make_executor(compute) as executor:
+            run = run_labelling(store, spec, lot, executor, project.tasks_dir("label"), recipe.labels.max_attempts,
+                                progress=progress)
+        result = LabelResult(plan, run, store.status_counts(lot))
+    project.write_results(LABELS, result.document())
+    return result
