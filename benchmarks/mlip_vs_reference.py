@@ -48,7 +48,7 @@ def reference_frames(n_per_T=40, seed=0):
 
 
 def train(frames, epochs, path, seed=0):
-    from ilforge.md.calculators import import_mace
+    from ilforge.models.mace_backend import import_mace
 
     import_mace()
     import torch
@@ -96,8 +96,8 @@ def main(argv=None) -> None:
 
     from ilforge.analysis.diffusion import SelfDiffusion
     from ilforge.analysis.rdf import RDF
-    from ilforge.md.calculators import mace_calculator
-    from ilforge.md.runner import StatePoint, run_md
+    from ilforge.md.runner import StatePoint, run_state_point
+    from ilforge.models.committee import ModelCalculatorFactory
     from ilforge.md.settings import MDSettings
     from ilforge.md.trajectory import read_h5md
 
@@ -106,7 +106,7 @@ def main(argv=None) -> None:
     frames = reference_frames()
     train_frames, test_frames = frames[::2] + frames[1::4], frames[3::4]
     model = args.model or train(train_frames, args.epochs, tmp / "mace.model")
-    calc = mace_calculator(model)
+    calc = ModelCalculatorFactory("mace", (str(model),))()
     err = []
     for f in test_frames:
         a = f.copy()
@@ -118,7 +118,7 @@ def main(argv=None) -> None:
     results = {}
     for name in ("toy force field", "MACE"):
         box, toy = li_bf4_box(8, seed=5)
-        res = run_md(box, toy if name != "MACE" else calc, s, tmp / name.replace(" ", "_"), StatePoint(300.0))
+        res = run_state_point(box, toy if name != "MACE" else calc, s, tmp / name.replace(" ", "_"), StatePoint(300.0))
         print(f"{name}: {res.status} after {res.steps_done} steps" + (f" ({res.problem})" if res.problem else ""))
         if res.status != "completed":
             continue

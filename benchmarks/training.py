@@ -27,10 +27,11 @@ from ase.build import bulk
 from ase.calculators.emt import EMT
 
 from ilforge import keys
-from ilforge.models.base import get_backend
+from ilforge.models.data import write_frames
 from ilforge.models.e0s import E0s
-from ilforge.models.mace_backend import mace_arguments, write_frames
-from ilforge.models.settings import TrainingSettings
+from ilforge.models.mace_cli import mace_arguments
+from ilforge.models.mace_settings import MaceSettings as TrainingSettings
+from ilforge.models.registry import get_backend
 
 
 def frames(n: int, seed: int = 0, repeat=(3, 3, 3)):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from ilforge.analysis.settings import AnalysisSettings
 from ilforge.chem.mixture import Composition, component_charge, counts_from_fractions, formula_units_for_atoms, net_charge
@@ -29,6 +29,7 @@ from ilforge.chem.species import SpeciesLibrary, load_library, make_species
 from ilforge.errors import IlforgeError, RecipeError
 from ilforge.forcefields.settings import ForceFieldSettings
 from ilforge.md.settings import MDSettings
+from ilforge.models.registry import settings_from_dict
 from ilforge.models.settings import TrainingSettings
 from ilforge.reference.settings import LabelSettings
 from ilforge.sample.settings import SamplingSettings
@@ -126,9 +127,24 @@ class Recipe(_Strict):
     forcefield: ForceFieldSettings = Field(default_factory=ForceFieldSettings, description="classical force field")
     sampling: SamplingSettings = Field(default_factory=SamplingSettings, description="classical MD sampling")
     labels: LabelSettings = Field(default_factory=LabelSettings, description="reference labels")
-    training: TrainingSettings = Field(default_factory=TrainingSettings, description="MLIP training")
+    training: SerializeAsAny[TrainingSettings] = Field(
+        default_factory=lambda: settings_from_dict({}), description="MLIP training (fields of the backend named by `backend`)"
+    )
     md: MDSettings = Field(default_factory=MDSettings, description="MLIP molecular dynamics")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="property analyses")
+
+    @field_validator("training", mode="before")
+    @classmethod
+    def _training_of_backend(cls, value: Any):
+        """Validate ``training:`` with the settings class of its ``backend`` (ilforge.models.registry)."""
+        if isinstance(value, TrainingSettings):
+            return value
+        if value is not None and not isinstance(value, dict):
+            raise ValueError("training must be a mapping (key: value)")
+        try:
+            return settings_from_dict(value)
+        except IlforgeError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("temperatures_K")
     @classmethod

@@ -74,8 +74,29 @@ def _section(model: type[BaseModel], title: str, seen: set) -> list[str]:
     return lines
 
 
+def _backend_sections(seen: set) -> list[str]:
+    """One section per MLIP backend: the fields its ``training:`` settings add to the common ones."""
+    from ilforge.models.registry import backend_names, settings_class
+    from ilforge.models.settings import TrainingSettings
+
+    lines: list[str] = []
+    for name in backend_names():
+        cls = settings_class(name)
+        extra = {k: f for k, f in cls.model_fields.items() if k not in TrainingSettings.model_fields}
+        if not extra:
+            continue
+        lines += [f"## `training` with `backend: {name}`", "", "Fields added to the common `training` keys above.", "",
+                  "| key | type | default | meaning |", "|---|---|---|---|"]
+        for key, field in extra.items():
+            desc = (field.description or "").replace("|", "\\|")
+            lines.append(f"| `{key}` | `{_type_name(field.annotation)}` | `{_default(field)}` | {desc} |")
+        lines.append("")
+    return lines
+
+
 def recipe_reference_markdown() -> str:
-    return HEADER + "\n" + "\n".join(_section(Recipe, "recipe", {Recipe})) + "\n"
+    seen = {Recipe}
+    return HEADER + "\n" + "\n".join(_section(Recipe, "recipe", seen) + _backend_sections(seen)) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ import numpy as np
 
 
 def tiny_mace(path, atomic_numbers=(3, 5, 9), scale: float = 1.0, seed: int = 0, r_max: float = 4.0):
-    from ilforge.md.calculators import import_mace
+    from ilforge.models.mace_backend import import_mace
 
     import_mace()
     import torch

@@ -18,11 +18,14 @@ from emt_frames import LEVEL, alloy_frames, isolated_atoms  # noqa: E402
 from ilforge import keys  # noqa: E402
 from ilforge.cli import main  # noqa: E402
 from ilforge.models.artifact import ModelArtifact  # noqa: E402
-from ilforge.models.base import TrainingDataError, get_backend  # noqa: E402
-from ilforge.models.committee import committee_calculator, train_committee  # noqa: E402
-from ilforge.models.finetune import finetune  # noqa: E402
-from ilforge.models.settings import TrainingSettings  # noqa: E402
-from ilforge.models.tasks import threads_per_worker  # noqa: E402
+from ilforge.models.base import TrainingDataError  # noqa: E402
+from ilforge.models.committee import Committee, ModelCalculatorFactory  # noqa: E402
+from ilforge.models.mace_finetune import finetune  # noqa: E402
+from ilforge.models.mace_settings import MaceSettings as TrainingSettings  # noqa: E402
+from ilforge.models.registry import get_backend  # noqa: E402
+from ilforge.models.train_task import threads_per_worker  # noqa: E402
+from ilforge.models.training import train_committee  # noqa: E402
+from ilforge.project import Project  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -58,6 +61,12 @@ def test_tiny_model_trains_fast_and_records_provenance(project):
 
     model = torch.load(art.model_file, weights_only=False)
     assert model.atomic_energies_fn.atomic_energies.numpy().ravel() == pytest.approx([iso["Cu"], iso["Au"]])
+    # the backend-neutral training curve: one entry per epoch, validation errors in meV
+    curve = art.training_curve()
+    assert curve["epochs"] == list(range(6))
+    assert all(len(v) == 6 for v in curve.values())
+    assert all(v is not None and v > 0 for v in curve["valid_forces_rmse_meV_A"] + curve["train_loss"])
+    assert not (wd / "models" / "tiny" / "_task").exists()  # the task's files are gone once it succeeded
 
 
 def _errors_from_eval_configs(path):
@@ -84,6 +93,13 @@ def test_validate_agrees_with_mace_eval_configs(project, tmp_path):
     test_file = wd / "models" / "tiny" / "test.extxyz"
     assert main(["validate", "--workdir", str(wd), "--model", "tiny", "--frames", str(test_file)]) == 0
     ours = json.loads((wd / "results" / "validate_tiny.json").read_text())
+    # the validate stage gives the same answer in the same file
+    from ilforge.validate.stage import run_validate
+
+    res = run_validate(Project(wd), None, model_name="tiny", frames_file=test_file, plots=False)
+    assert list(res.results) == ["validate_tiny"]
+    assert json.loads((wd / "results" / "validate_tiny.json").read_text())["overall"] == ours["overall"]
+    assert res.summary()["overall"]["energy_mae_meV_atom"] == ours["overall"]["energy_mae_meV_atom"]
     out = tmp_path / "eval.extxyz"
     subprocess.run([sys.executable, "-m", "mace.cli.eval_configs", "--configs", str(test_file),
                     "--model", str(wd / "models" / "tiny" / "mace.model"), "--output", str(out),
@@ -103,7 +119,7 @@ def test_calculator_matches_batched_predictions(project):
     backend = get_backend("mace")
     frames = ase.io.read(wd / "models" / "tiny" / "test.extxyz", ":")
     preds = backend.predict(art, frames)
-    calc = backend.calculator(art)
+    calc = backend.load_calculator(art)
     for a, p in zip(frames, preds):
         a.calc = calc
         assert a.get_potential_energy() == pytest.approx(p["energy"], rel=1e-9, abs=1e-9)
@@ -132,19 +148,23 @@ def test_committee_mean_and_spread(project, tmp_path):
     frames = alloy_frames(12, seed=1)
     settings = TrainingSettings(max_epochs=2, batch_size=4, seed=10, committee_size=2, committee_subsample_fraction=0.8)
     # two members in the engine's local pool: the cores are shared out, not oversubscribed
-    arts = train_committee(settings, frames[:10], frames[10:], tmp_path / "committee", {"Cu": 3.51, "Au": 3.8}, max_workers=2)
+    arts = train_committee(settings, frames[:10], frames[10:], tmp_path / "committee", {"Cu": 3.51, "Au": 3.8}, workers=2)
     assert [a.info["torch_threads"] for a in arts] == [threads_per_worker(2)] * 2
     assert [a.info["settings"]["seed"] for a in arts] == [10, 11]
     assert [a.info["n_train"] for a in arts] == [8, 8]
     assert arts[0].info["training_data_hash"] != arts[1].info["training_data_hash"]
-    calc = committee_calculator(arts)
+    committee = Committee.load(tmp_path / "committee")
+    assert [m.directory for m in committee.members] == [a.directory for a in arts]
+    factory = committee.calculator_factory()
+    assert ModelCalculatorFactory.from_dict(json.loads(json.dumps(factory.to_dict()))) == factory
+    calc = factory()
     a = frames[0].copy()
     a.calc = calc
     e = a.get_potential_energy()
     members = []
     for art in arts:
         b = frames[0].copy()
-        b.calc = get_backend("mace").calculator(art)
+        b.calc = get_backend("mace").load_calculator(art)
         members.append((b.get_potential_energy(), b.get_forces()))
     assert e == pytest.approx(np.mean([m[0] for m in members]))
     assert calc.results["energy_std"] == pytest.approx(np.std([m[0] for m in members]))
@@ -152,7 +172,12 @@ def test_committee_mean_and_spread(project, tmp_path):
     assert calc.results["energy_std"] > 0
     from ilforge.validate.evaluate import validate_committee
 
-    res = validate_committee(arts, frames[:1], tmp_path / "results", "c", plots=False)
+    docs = validate_committee(Project(tmp_path), committee, frames[:1], plots=False)
+    assert sorted(docs) == ["validate_committee_committee", "validate_committee_member_0", "validate_committee_member_1"]
+    res = docs["validate_committee_committee"]
+    # batched committee predictions are the calculator's numbers
+    pred = committee.predict(frames[:1])[0]
+    assert pred["energy"] == pytest.approx(e) and pred["energy_std"] == pytest.approx(calc.results["energy_std"])
     assert res["overall"]["energy_mae_meV_atom"] == pytest.approx(abs(e - frames[0].info[keys.REF_ENERGY]) / len(frames[0]) * 1e3)
     assert res["spread"]["energy_std_mean_meV_atom"] == pytest.approx(calc.results["energy_std"] / len(frames[0]) * 1e3)
 
@@ -182,7 +207,7 @@ def test_transfer_study_end_to_end(tmp_path):
     frames = alloy_frames(18, seed=4)  # 6 frames at each of au0.00, au0.25, au0.50
     sets = [["au0.25"], ["au0.00", "au0.50"]]
     settings = TrainingSettings(max_epochs=2, batch_size=2, seed=0, test_fraction=0.34, valid_fraction=0.2)
-    res = transfer_study(frames, sets, settings, tmp_path, isolated_energies={"Cu": 3.51, "Au": 3.8},
+    res = transfer_study(Project(tmp_path), frames, sets, settings, isolated_energies={"Cu": 3.51, "Au": 3.8},
                          composition_x={"au0.00": 0.0, "au0.25": 0.25, "au0.50": 0.5})
     assert res["compositions"] == ["au0.00", "au0.25", "au0.50"]
     e = np.array(res["energy_mae_meV_atom"], dtype=float)
@@ -194,7 +219,7 @@ def test_transfer_study_end_to_end(tmp_path):
         assert (tmp_path / "results" / name).stat().st_size > 1000
     # a second run reuses the trained models (same data, same settings) and gives the same numbers
     t = time.perf_counter()
-    again = transfer_study(frames, sets, settings, tmp_path, isolated_energies={"Cu": 3.51, "Au": 3.8},
+    again = transfer_study(Project(tmp_path), frames, sets, settings, isolated_energies={"Cu": 3.51, "Au": 3.8},
                            composition_x={"au0.00": 0.0, "au0.25": 0.25, "au0.50": 0.5})
     assert again["energy_mae_meV_atom"] == res["energy_mae_meV_atom"]
     assert time.perf_counter() - t < 30

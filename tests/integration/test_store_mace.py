@@ -5,7 +5,7 @@ import pytest
 from ase.build import molecule
 
 from ilforge import keys
-from ilforge.reference.base import Labels
+from ilforge.labels import Labels
 from ilforge.store.frames import FrameStore
 
 

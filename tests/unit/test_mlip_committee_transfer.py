@@ -24,10 +24,6 @@ def test_committee_mean_and_std_of_members():
     assert atoms.get_potential_energy() == pytest.approx(np.mean([r[0] for r in ref]))
     np.testing.assert_allclose(atoms.get_forces(), np.mean([r[1] for r in ref], axis=0), atol=1e-12)
     assert atoms.calc.results["energy_std"] == pytest.approx(abs(ref[0][0] - ref[1][0]) / 2)
-    # the MD runner's committee monitor reads the same spread from forces_comm
-    from ilforge.md.monitors import CommitteeSpreadMonitor
-
-    assert CommitteeSpreadMonitor.spread(atoms) == pytest.approx(atoms.calc.results["max_force_std"])
     assert atoms.calc.results["max_force_std"] == pytest.approx(np.linalg.norm(np.abs(ref[0][1] - ref[1][1]) / 2, axis=1).max())
 
 
@@ -44,7 +40,7 @@ def test_planner_verdicts_li_emim_pf6(examples):
 
 
 def test_training_workers_share_the_cores():
-    from ilforge.models.tasks import threads_per_worker
+    from ilforge.models.train_task import threads_per_worker
 
     assert threads_per_worker(2, cores=2) == 1
     assert threads_per_worker(2, cores=16) == 8

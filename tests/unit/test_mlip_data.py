@@ -8,7 +8,7 @@ from ase import Atoms
 from ilforge import keys
 from ilforge.models.base import TrainingDataError, check_elements_covered, check_labelled, level_of_theory
 from ilforge.models.data import load_labelled, split_by_composition
-from ilforge.models.settings import PRESETS, TrainingSettings
+from ilforge.models.mace_settings import PRESETS, MaceSettings
 
 
 def labelled(comp="c1", level="lvl", symbols="H2O", i=0):
@@ -55,12 +55,12 @@ def test_split_per_composition_is_seeded_and_independent():
 
 
 def test_settings_presets_and_overrides():
-    s = TrainingSettings(preset="small", num_channels=16)
+    s = MaceSettings(preset="small", num_channels=16)
     arch = s.architecture()
     assert arch["num_channels"] == 16 and arch["r_max_A"] == PRESETS["small"]["r_max_A"]
-    assert TrainingSettings(preset="large").architecture()["max_L"] == 2
+    assert MaceSettings(preset="large").architecture()["max_L"] == 2
     with pytest.raises(Exception):
-        TrainingSettings(unknown=1)
+        MaceSettings(unknown=1)
 
 
 def test_cli_errors_are_clear(tmp_path, capsys):

@@ -8,12 +8,12 @@ pytest.importorskip("mace")
 
 from ilforge.errors import IlforgeError  # noqa: E402
 from ilforge.models.e0s import E0s  # noqa: E402
-from ilforge.models.mace_backend import _mace_parser, mace_arguments  # noqa: E402
-from ilforge.models.settings import TrainingSettings  # noqa: E402
+from ilforge.models.mace_cli import _mace_parser, mace_arguments  # noqa: E402
+from ilforge.models.mace_settings import MaceSettings  # noqa: E402
 
 
 def test_arguments_parse_with_mace_and_carry_settings(tmp_path):
-    s = TrainingSettings(preset="small", max_epochs=7, stress_weight=0.5, dtype="float32", seed=4,
+    s = MaceSettings(preset="small", max_epochs=7, stress_weight=0.5, dtype="float32", seed=4,
                          extra={"swa": True, "lr_factor": 0.5})
     argv = mace_arguments(s, tmp_path, E0s({"H": -13.6, "O": -432.0}, "isolated"), tmp_path / "t.xyz", tmp_path / "v.xyz")
     ns = _mace_parser().parse_args(argv)
@@ -26,6 +26,6 @@ def test_arguments_parse_with_mace_and_carry_settings(tmp_path):
 
 
 def test_unknown_extra_is_an_error(tmp_path):
-    s = TrainingSettings(extra={"no_such_option": 1})
+    s = MaceSettings(extra={"no_such_option": 1})
     with pytest.raises(IlforgeError, match="no_such_option"):
         mace_arguments(s, Path(tmp_path), E0s({"H": 0.0}, "isolated"), tmp_path / "t", tmp_path / "v")

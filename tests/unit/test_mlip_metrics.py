@@ -5,7 +5,7 @@ import pytest
 from ase import Atoms
 
 from ilforge import keys
-from ilforge.validate.metrics import compute_metrics
+from ilforge.models.metrics import compute_metrics
 
 
 def make(symbols, e_ref, comp, t=300.0):

@@ -1,4 +1,4 @@
-"""Command-line overrides of the recipe's ``training`` settings, shared by train / transfer / validate."""
+"""Command-line overrides of the recipe's ``training`` settings, shared by train / transfer."""
 
 from __future__ import annotations
 
@@ -15,23 +15,25 @@ def add_training_overrides(parser) -> None:
                         "(YAML values; repeatable)")
 
 
-def training_settings(base, args):
-    """``base`` (TrainingSettings) with the command-line overrides applied and validated."""
-    from pydantic import ValidationError
-
-    from ilforge.models.settings import TrainingSettings
-
-    data = base.model_dump()
+def training_overrides(args) -> dict:
+    """The command line's training overrides as a dict (validated by the stage with the backend's settings)."""
+    out: dict = {}
     if getattr(args, "preset", None):
-        data["preset"] = args.preset
+        out["preset"] = args.preset
     if getattr(args, "max_epochs", None):
-        data["max_epochs"] = args.max_epochs
+        out["max_epochs"] = args.max_epochs
     for item in getattr(args, "overrides", []) or []:
         if "=" not in item:
             raise IlforgeError(f"--set {item!r}: expected KEY=VALUE, e.g. --set batch_size=2")
         key, value = item.split("=", 1)
-        data[key.strip()] = yaml.safe_load(value)
-    try:
-        return TrainingSettings.model_validate(data)
-    except ValidationError as exc:
-        raise IlforgeError(f"invalid training setting: {exc}") from exc
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def recipe_or_none(recipe_path, project):
+    """The recipe named on the command line, else the project's copy when there is one, else None."""
+    from ilforge.recipe import load_recipe
+
+    if recipe_path:
+        return load_recipe(recipe_path)
+    return load_recipe(project.recipe_copy) if project.recipe_copy.is_file() else None

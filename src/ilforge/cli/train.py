@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ilforge.cli._training_args import add_training_overrides, training_settings
+from ilforge.cli._training_args import add_training_overrides, recipe_or_none, training_overrides
 
 VERB = "train"
-HELP = "train an MLIP (MACE) or a committee on the labelled frames"
+HELP = "train an MLIP or a committee on the labelled frames"
 ORDER = 50
 
 
@@ -15,8 +13,8 @@ def register(parser):
     parser.add_argument("recipe", nargs="?", help="recipe.yaml (its `training:` section); default: WORKDIR/recipe.yaml if present")
     parser.add_argument("--workdir", required=True, help="project directory (frame store frames.db; writes models/NAME)")
     parser.add_argument("--frames", help="labelled frames as extxyz instead of the frame store")
-    parser.add_argument("--name", default="mace", help="model name: models/NAME (default: mace)")
-    parser.add_argument("--level-of-theory", help="which labels to use when there are several")
+    parser.add_argument("--name", help="model name: models/NAME (default: the recipe's training.model_name, mlip)")
+    parser.add_argument("--level-of-theory", help="which labels to use (default: the recipe's labeler, or the one level present)")
     parser.add_argument("--committee", type=int, help="number of committee members (default: the recipe's committee_size)")
     parser.add_argument("--foundation", help="fine-tune this local foundation model (file or ilforge model directory)")
     parser.add_argument("--finetune", choices=["naive", "multihead"], help="fine-tuning mode (default: naive)")
@@ -25,38 +23,26 @@ def register(parser):
     parser.set_defaults(func=run)
 
 
-def base_settings(recipe_path: str | None, workdir: Path):
-    from ilforge.models.settings import TrainingSettings
-    from ilforge.recipe import load_recipe
-
-    path = Path(recipe_path) if recipe_path else workdir / "recipe.yaml"
-    if recipe_path or path.is_file():
-        return load_recipe(path).training
-    return TrainingSettings()
-
-
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ilforge.models.data import load_labelled
-    from ilforge.models.train import train_project
+    from ilforge.models.stage import run_train
+    from ilforge.project import Project
 
-    workdir = Path(args.workdir)
-    settings = training_settings(base_settings(args.recipe, workdir), args)
-    update = {}
-    if args.committee:
-        update["committee_size"] = args.committee
-    if args.foundation:
-        update["foundation_model"] = args.foundation
-    if args.finetune:
-        update["finetune"] = args.finetune
-    settings = settings.model_copy(update=update)
-    data = load_labelled(workdir, args.frames, args.level_of_theory)
-    print(f"training {settings.backend} ({settings.preset}) on {len(data.frames)} labelled frames at level {data.level_of_theory}")
-    bar = tqdm(total=settings.committee_size, desc="models", unit="model")
-    arts = train_project(settings, data, workdir, args.name, max_workers=args.workers, progress=lambda i, n, d: bar.update(1))
-    bar.close()
-    for a in arts:
+    project = Project(args.workdir)
+    overrides = training_overrides(args)
+    for key, value in (("committee_size", args.committee), ("foundation_model", args.foundation), ("finetune", args.finetune)):
+        if value:
+            overrides[key] = value
+    bar = tqdm(desc="models", unit="model")
+    try:
+        res = run_train(project, recipe_or_none(args.recipe, project), model_name=args.name, frames_file=args.frames,
+                        level_of_theory=args.level_of_theory, workers=args.workers, overrides=overrides,
+                        progress=lambda i, n, d: (setattr(bar, "total", n), bar.update(1)))
+    finally:
+        bar.close()
+    print(f"trained {res.backend} model {res.model_name!r} on {res.n_frames} labelled frames at level {res.level_of_theory}")
+    for a in res.artifacts:
         m = a.info["metrics_valid"]
         print(f"{a.directory}: E0s {a.info['e0s']['method']}, valid energy MAE {m['energy_mae_meV_atom']:.2f} meV/atom, "
               f"force MAE {m['forces_mae_meV_A']:.1f} meV/Å, {a.info['timings_s']['per_epoch']:.2f} s/epoch")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ilforge.cli._training_args import add_training_overrides, training_settings
+from ilforge.cli._training_args import add_training_overrides, training_overrides
 
 VERB = "transfer"
 HELP = "train one model per set of training compositions and evaluate each on every composition"
@@ -44,27 +44,28 @@ def register(parser):
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ilforge.models.data import load_labelled
+    from ilforge.project import Project
     from ilforge.recipe import load_recipe
-    from ilforge.validate.transfer import planner_verdicts, resolve_training_sets, transfer_study
+    from ilforge.validate.transfer import run_transfer
 
-    recipe = load_recipe(args.recipe)
-    comps = recipe.resolve_compositions()
-    sets = resolve_training_sets(recipe, comps, _parse_sets(args.sets) if args.sets else None)
-    settings = training_settings(recipe.training, args)
+    project = Project(args.workdir)
+    overrides = training_overrides(args)
     if args.test_fraction is not None:
-        settings = settings.model_copy(update={"test_fraction": args.test_fraction})
-    data = load_labelled(Path(args.workdir), args.frames, args.level_of_theory)
-    bar = tqdm(total=len(sets), desc="transfer models", unit="model")
-    res = transfer_study(
-        data.frames, sets, settings, args.workdir,
-        verdicts=planner_verdicts(recipe, sets),
-        isolated_energies=data.isolated_energies,
-        composition_x={c.id: c.x for c in comps if c.x is not None} or None,
-        seed=args.seed, max_workers=args.workers,
-        progress=lambda i, n, d: bar.update(1),
-    )
-    bar.close()
+        overrides["test_fraction"] = args.test_fraction
+    bar = tqdm(desc="transfer models", unit="model")
+    try:
+        res = run_transfer(project, load_recipe(args.recipe), sets=_parse_sets(args.sets) if args.sets else None,
+                           frames_file=args.frames, level_of_theory=args.level_of_theory, overrides=overrides,
+                           seed=args.seed, workers=args.workers, progress=lambda i, n, d: (setattr(bar, "total", n), bar.update(1)))
+    finally:
+        bar.close()
+    _print(res.results, project)
+    return 0
+
+
+def _print(res: dict, project) -> None:
+    from ilforge.project import TRANSFER
+
     comps_out = res["compositions"]
     print("energy MAE / meV/atom (rows: training set; columns: " + " ".join(comps_out) + ")")
     for s, row in zip(res["training_sets"], res["energy_mae_meV_atom"]):
@@ -74,5 +75,4 @@ def run(args) -> int:
         print(f"{s['name']:>24} " + " ".join("   -  " if v is None else f"{v:6.1f}" for v in row))
     for s in res["training_sets"]:
         print(f"{s['name']}: {s.get('verdict', '')}")
-    print(f"results: {Path(args.workdir) / 'results' / 'transfer.json'}")
-    return 0
+    print(f"results: {project.results(TRANSFER)}")

@@ -3,7 +3,9 @@
 ``model.json`` records what is needed to trust and reproduce the model: the backend, the model
 file, a hash of the training data (SHA-256 over the frames' content and labels), the level of
 theory of the labels, the reference energies E0 (values and method), the settings, the metrics
-on the validation frames and the timings.
+on the validation frames and the timings. Every backend also writes ``training_curve.json``
+(:func:`write_training_curve`): the validation errors per epoch in one backend-neutral form,
+read with :meth:`ModelArtifact.training_curve`.
 """
 
 from __future__ import annotations
@@ -16,34 +18,27 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from ilforge import keys
 from ilforge.errors import IlforgeError
+from ilforge.store.hashing import frame_hash
 
 MODEL_JSON = "model.json"
+TRAINING_CURVE_JSON = "training_curve.json"
+#: the lists of ``training_curve.json`` (same length; None where a backend does not know a value).
+#: losses are the backend's own (dimensionless weighted sums); errors on the validation frames are
+#: energy per atom in meV/atom and force components in meV/Å
+CURVE_KEYS = ("epochs", "train_loss", "valid_loss", "valid_energy_rmse_meV_atom", "valid_forces_rmse_meV_A",
+              "valid_energy_mae_meV_atom", "valid_forces_mae_meV_A")
 
 
 class ModelError(IlforgeError):
     """A model directory is missing or incomplete."""
 
 
-def frame_hash(atoms: Atoms) -> str:
-    """SHA-256 of one frame's numbers, positions, cell, pbc and reference labels (rounded to 1e-8)."""
-    h = hashlib.sha256()
-    h.update(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
-    for arr in (atoms.positions, np.asarray(atoms.cell), atoms.pbc.astype(float)):
-        h.update(np.round(np.asarray(arr, dtype=float), 8).tobytes())
-    for key in (keys.REF_ENERGY, keys.REF_STRESS):
-        if key in atoms.info:
-            h.update(np.round(np.asarray(atoms.info[key], dtype=float), 8).tobytes())
-    if keys.REF_FORCES in atoms.arrays:
-        h.update(np.round(atoms.arrays[keys.REF_FORCES], 8).tobytes())
-    return h.hexdigest()
-
-
 def frames_hash(frames: list[Atoms]) -> str:
-    """Order-independent SHA-256 of a set of frames (sorted per-frame hashes)."""
+    """Order-independent SHA-256 of a set of labelled frames (sorted per-frame hashes of structure and
+    labels, :func:`ilforge.store.hashing.frame_hash` with ``with_labels=True``)."""
     h = hashlib.sha256()
-    for fh in sorted(frame_hash(a) for a in frames):
+    for fh in sorted(frame_hash(a, with_labels=True) for a in frames):
         h.update(fh.encode())
     return h.hexdigest()
 
@@ -75,6 +70,11 @@ class ModelArtifact:
     def level_of_theory(self) -> str | None:
         return self.info.get("level_of_theory")
 
+    def training_curve(self) -> dict | None:
+        """``training_curve.json`` of this model (:data:`CURVE_KEYS` -> lists), or None when absent."""
+        path = self.directory / TRAINING_CURVE_JSON
+        return json.loads(path.read_text()) if path.is_file() else None
+
     def save(self) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / MODEL_JSON
@@ -91,6 +91,24 @@ class ModelArtifact:
         if not art.model_file.is_file():
             raise ModelError(f"model file {art.model_file} named in {path} is missing; train the model again")
         return art
+
+
+def write_training_curve(model_dir: str | Path, rows: list[dict]) -> Path:
+    """Write ``<model_dir>/training_curve.json`` from one dict per epoch (keys of :data:`CURVE_KEYS`,
+    missing ones become None), sorted by epoch: ``{"epochs": [...], "train_loss": [...], ...}``."""
+    rows = sorted(rows, key=lambda r: r["epochs"])
+    doc = {k: [_finite_or_none(r.get(k)) for r in rows] for k in CURVE_KEYS}
+    doc["epochs"] = [int(r["epochs"]) for r in rows]
+    path = Path(model_dir) / TRAINING_CURVE_JSON
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+def _finite_or_none(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def _jsonable(obj):

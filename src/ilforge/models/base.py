@@ -1,14 +1,17 @@
 """The MLIP backend interface and the checks every training set must pass.
 
-A backend turns labelled frames into a model and a model into an ASE calculator::
+A backend turns labelled frames into a model and a model into an ASE calculator; backends are
+chosen by name from :mod:`ilforge.models.registry`::
 
-    backend = get_backend("mace")
-    artifact = backend.train(settings, train_frames, valid_frames, workdir)   # -> ModelArtifact
-    calc = backend.calculator(artifact, device="cpu")                         # -> ase Calculator
+    backend = get_backend("<name>")
+    artifact = backend.train(settings, train_frames, valid_frames, model_dir)   # -> ModelArtifact
     preds = backend.predict(artifact, frames)   # batched: list of {"energy", "forces", "stress"}
+    calc = backend.load_calculator(artifact, device="cpu", dtype="float64")   # -> ase Calculator
 
-Frames are :class:`ase.Atoms` with the MACE label keys (``REF_energy`` eV, ``REF_forces`` eV/Å,
-``REF_stress`` eV/Å³ Voigt) and ``level_of_theory`` in ``info``. A committee is a list of artifacts.
+Frames are :class:`ase.Atoms` with the label keys of :mod:`ilforge.keys` (``REF_energy`` eV,
+``REF_forces`` eV/Å, ``REF_stress`` eV/Å³ Voigt) and ``level_of_theory`` in ``info``. A committee
+of models is a :class:`~ilforge.models.committee.Committee`. Every backend must pass the
+conformance kit :mod:`ilforge.models.testing`.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ class TrainingDataError(IlforgeError):
 
 
 class Backend(ABC):
-    """An MLIP implementation (MACE first)."""
+    """An MLIP implementation. ``settings_class`` validates its recipe section."""
 
     name: str = ""
+    settings_class: type[TrainingSettings] = TrainingSettings
 
     @abstractmethod
     def train(
@@ -39,27 +43,33 @@ class Backend(ABC):
         settings: TrainingSettings,
         train_frames: list[Atoms],
         valid_frames: list[Atoms],
-        workdir: str | Path,
+        model_dir: str | Path,
         isolated_energies: dict[str, float] | None = None,
     ) -> ModelArtifact:
-        """Fit a model; ``workdir`` becomes the model directory (``models/<name>/``)."""
-
-    @abstractmethod
-    def calculator(self, artifact: ModelArtifact, device: str = "cpu"):
-        """An ASE calculator giving energy (eV), forces (eV/Å) and stress (eV/Å³)."""
+        """Fit a model into ``model_dir`` (``models/<name>/`` or a committee member's folder): the model
+        file, ``model.json`` and ``training_curve.json``. ``isolated_energies``: element -> eV (E0s)."""
 
     @abstractmethod
     def predict(self, artifact: ModelArtifact, frames: list[Atoms], device: str = "cpu", batch_size: int = 16) -> list[dict]:
-        """Batched predictions: one dict per frame with ``energy`` (eV), ``forces`` (n, 3) and ``stress`` (6,) or None."""
+        """Batched predictions: one dict per frame with ``energy`` (eV), ``forces`` (n, 3) eV/Å and
+        ``stress`` (6,) eV/Å³ Voigt (ASE sign convention) or None for a frame without a periodic cell."""
 
+    @abstractmethod
+    def load_calculator(self, model: ModelArtifact | str | Path, device: str = "cpu", dtype: str | None = None):
+        """An ASE calculator (energy eV, forces eV/Å, stress eV/Å³) of a trained model: an artifact, or
+        the path of the backend's own model file. ``dtype`` None: the precision the model was trained in."""
 
-def get_backend(name: str) -> Backend:
-    """The backend called ``name``."""
-    if name == "mace":
-        from ilforge.models.mace_backend import MaceBackend
+    def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
+        """(train, valid): the frames ``artifact`` was fitted and validated on, as the backend kept them
+        (learning curves retrain on subsets of them)."""
+        raise NotImplementedError(f"backend {self.name!r} does not keep its training frames")
 
-        return MaceBackend()
-    raise IlforgeError(f"unknown MLIP backend {name!r}; available: ['mace']")
+    def calculator_factory(self, artifacts: list[ModelArtifact], device: str = "cpu", dtype: str = "float64"):
+        """A picklable recipe for the calculator of ``artifacts`` (one model or a committee), built in
+        whichever process runs MD: :class:`~ilforge.models.committee.ModelCalculatorFactory`."""
+        from ilforge.models.committee import ModelCalculatorFactory
+
+        return ModelCalculatorFactory(self.name, tuple(str(a.directory) for a in artifacts), device, dtype)
 
 
 def is_labelled(atoms: Atoms) -> bool:

@@ -19,10 +19,9 @@ from ilforge import keys
 from ilforge.errors import IlforgeError
 from ilforge.models.base import TrainingDataError, check_labelled, is_labelled
 from ilforge.models.e0s import is_isolated_atom
+from ilforge.project import Project
 
 log = logging.getLogger(__name__)
-
-STORE_FILE = "frames.db"
 
 
 @dataclass
@@ -43,8 +42,21 @@ def read_frames_file(path: str | Path) -> list[Atoms]:
     return list(ase.io.read(path, index=":"))
 
 
-def _from_store(workdir: Path, level: str | None, composition_id: str | None) -> LabelledData:
-    db = workdir / STORE_FILE
+def write_frames(path: str | Path, frames: list[Atoms]) -> Path:
+    """extxyz with labels only in info/arrays (no calculator results, which trainers would not read)."""
+    import ase.io
+
+    clean = []
+    for a in frames:
+        b = a.copy()
+        b.calc = None
+        clean.append(b)
+    ase.io.write(path, clean, format="extxyz")
+    return Path(path)
+
+
+def _from_store(project: Project, level: str | None, composition_id: str | None) -> LabelledData:
+    db = project.frames_db
     if not db.is_file():
         raise TrainingDataError(
             f"no frame store at {db}: run `ilforge sample` and `ilforge label` first, or give labelled frames "
@@ -71,11 +83,12 @@ def _from_store(workdir: Path, level: str | None, composition_id: str | None) ->
 
 
 def load_labelled(
-    workdir: str | Path | None = None,
+    project: Project | str | Path | None = None,
     frames_file: str | Path | None = None,
     level_of_theory: str | None = None,
 ) -> LabelledData:
-    """Labelled frames from ``frames_file`` (extxyz) if given, else from ``workdir``'s frame store.
+    """Labelled frames from ``frames_file`` (extxyz) if given, else from the project's frame store
+    (``project``: a :class:`~ilforge.project.Project` or its directory).
 
     Isolated-atom frames (``config_type == IsolatedAtom``) are taken out of ``frames`` into
     ``isolated_energies``. Raises :class:`TrainingDataError` when there are no labelled frames or when
@@ -92,8 +105,8 @@ def load_labelled(
             )
         level = level_of_theory or (levels[0] if levels else None)
         data = LabelledData([a for a in frames if is_labelled(a)], level)
-    elif workdir is not None:
-        data = _from_store(Path(workdir), level_of_theory, None)
+    elif project is not None:
+        data = _from_store(project if isinstance(project, Project) else Project(project), level_of_theory, None)
     else:
         raise IlforgeError("give a workdir with a frame store or a frames file")
     iso = [a for a in data.frames if is_isolated_atom(a)]
@@ -109,24 +122,38 @@ def _group_seed(seed: int, group: str) -> int:
 
 
 def split_by_composition(
-    frames: list[Atoms], valid_fraction: float, test_fraction: float, seed: int = 0
+    frames: list[Atoms], valid_fraction: float, test_fraction: float, seed: int = 0, group_key: str | None = keys.COMPOSITION_ID
 ) -> tuple[list[Atoms], list[Atoms], list[Atoms]]:
-    """(train, valid, test), drawn separately within each ``composition_id`` with a seeded shuffle.
+    """(train, valid, test), drawn separately within each group (``info[group_key]``; None: one group)
+    with a seeded shuffle. The one splitter of ilforge.
 
-    Each composition with ≥ 3 frames gives at least one test frame (if ``test_fraction`` > 0) and one
-    validation frame (if ``valid_fraction`` > 0); the rest train. The split of a composition does not
-    depend on the other compositions present.
+    Each group with ≥ 3 frames gives at least one test frame (if ``test_fraction`` > 0), each with
+    ≥ 2 frames left at least one validation frame (if ``valid_fraction`` > 0), and at least one frame
+    trains; the split of a group does not depend on the other groups present.
     """
     groups: dict[str, list[Atoms]] = {}
     for a in frames:
-        groups.setdefault(str(a.info.get(keys.COMPOSITION_ID, "")), []).append(a)
+        groups.setdefault(str(a.info.get(group_key, "")) if group_key else "", []).append(a)
     train, valid, test = [], [], []
     for g, fr in sorted(groups.items()):
         order = np.random.default_rng(_group_seed(seed, g)).permutation(len(fr))
         n = len(fr)
         n_test = max(1, int(round(test_fraction * n))) if test_fraction > 0 and n >= 3 else 0
         n_valid = max(1, int(round(valid_fraction * n))) if valid_fraction > 0 and n - n_test >= 2 else 0
+        n_valid = min(n_valid, n - n_test - 1)
         test += [fr[i] for i in order[:n_test]]
         valid += [fr[i] for i in order[n_test : n_test + n_valid]]
         train += [fr[i] for i in order[n_test + n_valid :]]
     return train, valid, test
+
+
+def ensure_validation(train: list[Atoms], valid: list[Atoms], fraction: float, seed: int) -> tuple[list[Atoms], list[Atoms]]:
+    """(train, valid) unchanged when ``valid`` has frames, else a seeded random part (``fraction``,
+    default 0.1 when 0, at least one frame) of ``train`` moved to validation
+    (:func:`split_by_composition` over one group)."""
+    if valid:
+        return train, valid
+    if len(train) < 2:
+        raise TrainingDataError(f"need at least 2 labelled frames to train (one for validation), got {len(train)}")
+    train, valid, _ = split_by_composition(train, fraction or 0.1, 0.0, seed, group_key=None)
+    return train, valid

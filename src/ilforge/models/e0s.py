@@ -50,7 +50,7 @@ class E0s:
 
 
 def is_isolated_atom(atoms: Atoms) -> bool:
-    """True for a one-atom frame marked as an isolated atom (MACE's ``IsolatedAtom`` config type)."""
+    """True for a one-atom frame marked as an isolated atom (config type ``IsolatedAtom``, the E0-frame convention of MLIP trainers)."""
     return len(atoms) == 1 and atoms.info.get(keys.CONFIG_TYPE) == keys.CT_ISOLATED_ATOM
 
 

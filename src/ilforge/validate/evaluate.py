@@ -1,108 +1,92 @@
-"""``ilforge validate``: errors of a trained model (or committee) on labelled frames, written to results/.
+"""Errors of a trained model or committee on labelled frames, written to the project's results.
 
 Checks first that the frames can be judged by the model: same level of theory as its training
-labels, and no element the model never saw.
+labels, and no element the model never saw. For a committee, every member is evaluated on its own
+(``validate_<name>_member_<k>``) and the committee mean with its spread
+(``validate_<name>_committee``); a single model gives ``validate_<name>``. Parity plots go to
+``results/<tag>_parity_{energy,forces,stress}.png``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from pathlib import Path
 
+import numpy as np
 from ase import Atoms
 
-from ilforge.models.artifact import ModelArtifact
-from ilforge.models.base import TrainingDataError, check_elements_covered, check_labelled, get_backend, level_of_theory
-from ilforge.validate.metrics import compute_metrics
+from ilforge import keys
+from ilforge.models.base import TrainingDataError, check_elements_covered, check_labelled, level_of_theory
+from ilforge.models.committee import Committee, committee_statistics
+from ilforge.models.metrics import compute_metrics
+from ilforge.project import Project, validate_name
+from ilforge.units import EV_TO_MEV
 from ilforge.validate.plots import parity_plots
 
 log = logging.getLogger(__name__)
 
 
-def check_frames_for_model(artifact: ModelArtifact, frames: list[Atoms], what: str = "test frames") -> None:
+def check_frames_for_model(model, frames: list[Atoms], what: str = "test frames") -> None:
+    """Raise unless ``model`` (an artifact or a :class:`Committee`: ``name``, ``level_of_theory``,
+    ``elements``) can be judged on ``frames``."""
     check_labelled(frames, what)
     level = level_of_theory(frames, what)
-    if level is not None and artifact.level_of_theory is not None and level != artifact.level_of_theory:
+    if level is not None and model.level_of_theory is not None and level != model.level_of_theory:
         raise TrainingDataError(
-            f"the {what} are labelled at {level!r} but model {artifact.name} was trained on {artifact.level_of_theory!r}: "
+            f"the {what} are labelled at {level!r} but model {model.name} was trained on {model.level_of_theory!r}: "
             "errors against another level of theory measure the methods' difference, not the model; choose frames of the "
             "same level (`--level-of-theory`)"
         )
-    check_elements_covered(artifact.elements, frames, what)
+    check_elements_covered(model.elements, frames, what)
 
 
-def validate_model(
-    artifact: ModelArtifact, frames: list[Atoms], results_dir: str | Path, device: str = "cpu", plots: bool = True, tag: str | None = None
-) -> dict:
-    """Metrics (overall and per composition / temperature / config_type) and parity plots.
+def spread_summary(frames: list[Atoms], preds: list[dict]) -> dict:
+    """How well the committee spread tracks the error.
 
-    Writes ``results_dir/validate_<model>.json`` and ``<model>_parity_*.png``; returns the results dict.
+    ``spread_error_spearman``: Spearman rank correlation over frames between the energy spread σ_E/N
+    and the absolute energy error |Ē − E_ref|/N (1: the spread ranks frames by error perfectly; the
+    basis of committee-driven active learning); mean σ_E/N in meV/atom and mean σ_F in meV/Å.
     """
-    check_frames_for_model(artifact, frames)
-    preds = get_backend(artifact.backend).predict(artifact, frames, device=device)
-    metrics = compute_metrics(frames, preds)
-    results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
-    tag = tag or artifact.name
-    out = {"model": str(artifact.directory), "level_of_theory": artifact.level_of_theory, "n_frames": len(frames), **metrics}
-    if plots:
-        out["plots"] = [str(p) for p in parity_plots(frames, preds, results_dir, tag)]
-    (results_dir / f"validate_{tag}.json").write_text(json.dumps(out, indent=2))
-    return out
-
-
-def committee_predictions(members: list[ModelArtifact], frames: list[Atoms], device: str = "cpu") -> tuple[list[dict], list[dict]]:
-    """(mean predictions, spreads) of a committee: per frame the members' mean energy/forces/stress and
-    ``energy_std`` (eV), ``forces_std`` ((n, 3) eV/Å), standard deviations over members (ddof = 0)."""
-    import numpy as np
-
-    per = [get_backend(m.backend).predict(m, frames, device=device) for m in members]
-    mean, spread = [], []
-    for i in range(len(frames)):
-        e = np.array([p[i]["energy"] for p in per])
-        f = np.array([p[i]["forces"] for p in per])
-        s = [p[i]["stress"] for p in per]
-        mean.append({"energy": float(e.mean()), "forces": f.mean(axis=0),
-                     "stress": np.mean(s, axis=0) if all(x is not None for x in s) else None})
-        spread.append({"energy_std": float(e.std()), "forces_std": f.std(axis=0)})
-    return mean, spread
-
-
-def validate_committee(members: list[ModelArtifact], frames: list[Atoms], results_dir: str | Path, tag: str,
-                       device: str = "cpu", plots: bool = True) -> dict:
-    """Errors of the committee mean, and how well the spread tracks the error.
-
-    ``spread_error_spearman``: Spearman rank correlation over frames between the committee's energy
-    spread σ_E/N and the absolute energy error |Ē − E_ref|/N (1: the spread ranks frames by error
-    perfectly; the basis of committee-driven active learning). Writes ``validate_<tag>_committee.json``.
-    """
-    import numpy as np
     from scipy.stats import spearmanr
 
-    from ilforge import keys
-
-    for m in members:
-        check_frames_for_model(m, frames)
-    mean, spread = committee_predictions(members, frames, device)
-    metrics = compute_metrics(frames, mean)
     n = np.array([len(a) for a in frames], dtype=float)
-    err = np.array([abs(p["energy"] - a.info[keys.REF_ENERGY]) for a, p in zip(frames, mean)]) / n
-    sig = np.array([s["energy_std"] for s in spread]) / n
+    err = np.array([abs(p["energy"] - a.info[keys.REF_ENERGY]) for a, p in zip(frames, preds)]) / n
+    sig = np.array([p["energy_std"] for p in preds]) / n
     rho = float(spearmanr(sig, err).statistic) if len(frames) > 2 and np.ptp(sig) > 0 and np.ptp(err) > 0 else None
-    out = {
-        "members": [str(m.directory) for m in members],
-        "n_frames": len(frames),
-        **metrics,
-        "spread": {
-            "energy_std_mean_meV_atom": float(sig.mean() * 1e3),
-            "forces_std_mean_meV_A": float(np.mean(np.concatenate([s["forces_std"].ravel() for s in spread])) * 1e3),
-            "spread_error_spearman": rho,
-        },
+    return {
+        "energy_std_mean_meV_atom": float(sig.mean() * EV_TO_MEV),
+        "forces_std_mean_meV_A": float(np.mean(np.concatenate([p["forces_std"].ravel() for p in preds])) * EV_TO_MEV),
+        "spread_error_spearman": rho,
     }
-    results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _write(project: Project, name: str, tag: str, head: dict, frames, preds, plots: bool) -> dict:
+    out = {**head, "n_frames": len(frames), **compute_metrics(frames, preds)}
     if plots:
-        out["plots"] = [str(p) for p in parity_plots(frames, mean, results_dir, f"{tag}_committee")]
-    (results_dir / f"validate_{tag}_committee.json").write_text(json.dumps(out, indent=2))
+        out["plots"] = [str(p) for p in parity_plots(frames, preds, project.figure, tag)]
+    project.write_results(name, out)
     return out
+
+
+def validate_committee(project: Project, committee: Committee, frames: list[Atoms], device: str = "cpu",
+                       plots: bool = True) -> dict[str, dict]:
+    """Evaluate ``committee`` (or its single model) on ``frames``; returns results name -> document
+    (written to ``results/<name>.json``)."""
+    check_frames_for_model(committee, frames)
+    per = committee.member_predictions(frames, device=device)
+    name = committee.name
+    if len(committee) == 1:
+        art = committee.members[0]
+        head = {"model": str(art.directory), "level_of_theory": art.level_of_theory}
+        return {validate_name(name): _write(project, validate_name(name), name, head, frames, per[0], plots)}
+    docs = {}
+    for k, (art, preds) in enumerate(zip(committee.members, per)):
+        tag = f"{name}_member_{k}"
+        head = {"model": str(art.directory), "level_of_theory": art.level_of_theory}
+        docs[validate_name(tag)] = _write(project, validate_name(tag), tag, head, frames, preds, plots)
+    mean = [committee_statistics([p[i]["energy"] for p in per], [p[i]["forces"] for p in per], [p[i]["stress"] for p in per])
+            for i in range(len(frames))]
+    head = {"members": [str(m.directory) for m in committee.members], "level_of_theory": committee.level_of_theory,
+            "spread": spread_summary(frames, mean)}
+    docs[validate_name(name, committee=True)] = _write(project, validate_name(name, committee=True), f"{name}_committee",
+                                                       head, frames, mean, plots)
+    return docs

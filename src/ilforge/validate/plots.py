@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
 from ilforge import keys
-from ilforge.validate.metrics import voigt
+from ilforge.models.metrics import voigt
 
 
 def _plt():
@@ -20,10 +21,10 @@ def _plt():
     return plt
 
 
-def parity_plots(frames: list[Atoms], preds: list[dict], outdir: Path, prefix: str) -> list[Path]:
-    """Predicted vs reference: energy per atom (eV/atom), force components (eV/Å) and stress (eV/Å³), coloured by composition."""
+def parity_plots(frames: list[Atoms], preds: list[dict], figure: Callable[[str], Path], prefix: str) -> list[Path]:
+    """Predicted vs reference: energy per atom (eV/atom), force components (eV/Å) and stress (eV/Å³),
+    coloured by composition; ``figure(name)`` gives the path of figure ``<prefix>_parity_<what>``."""
     plt = _plt()
-    outdir.mkdir(parents=True, exist_ok=True)
     groups = sorted({str(a.info.get(keys.COMPOSITION_ID, "")) for a in frames})
     colour = {g: plt.cm.viridis(i / max(1, len(groups) - 1)) for i, g in enumerate(groups)}
     panels = [("energy", "energy / eV atom$^{-1}$"), ("forces", "force component / eV Å$^{-1}$")]
@@ -51,7 +52,8 @@ def parity_plots(frames: list[Atoms], preds: list[dict], outdir: Path, prefix: s
         if len(groups) > 1 and len(groups) <= 12:
             ax.legend(fontsize=6, title="composition", title_fontsize=7)
         fig.tight_layout()
-        p = outdir / f"{prefix}_parity_{what}.png"
+        p = Path(figure(f"{prefix}_parity_{what}"))
+        p.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(p, dpi=130)
         plt.close(fig)
         paths.append(p)

@@ -16,8 +16,9 @@ does that rank test; :func:`planner_verdicts` stores its verdict with every trai
 
 from __future__ import annotations
 
-import json
 import logging
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +27,13 @@ from ase import Atoms
 from ilforge import keys
 from ilforge.errors import IlforgeError
 from ilforge.models.artifact import ModelArtifact, frames_hash
-from ilforge.models.base import get_backend
+from ilforge.models.data import load_labelled, split_by_composition
 from ilforge.models.e0s import is_isolated_atom
-from ilforge.models.data import split_by_composition
+from ilforge.models.metrics import error_block
+from ilforge.models.registry import get_backend
 from ilforge.models.settings import TrainingSettings
-from ilforge.models.tasks import TrainTask, run_training_tasks
-from ilforge.validate.metrics import error_block
+from ilforge.models.train_task import TrainTask, run_training_tasks, task_train_frames, write_training_task
+from ilforge.project import TRANSFER, Project
 
 log = logging.getLogger(__name__)
 
@@ -70,73 +72,37 @@ def set_name(ids: list[str]) -> str:
 
 
 def transfer_study(
+    project: Project,
     frames: list[Atoms],
     training_sets: list[list[str]],
     settings: TrainingSettings,
-    workdir: str | Path,
     verdicts: dict[str, dict] | None = None,
     isolated_energies: dict[str, float] | None = None,
     composition_x: dict[str, float] | None = None,
     seed: int = 0,
-    max_workers: int = 1,
+    workers: int = 1,
     progress=None,
 ) -> dict:
     """Train one model per training set, evaluate on every composition's test frames, write results.
 
     ``frames``: labelled frames with ``composition_id``; split per composition into train/valid/test
     with ``settings.valid_fraction`` / ``settings.test_fraction`` and ``seed``. Models go to
-    ``workdir/models/transfer/<set>``; results to ``workdir/results/transfer.json`` and the heat maps
+    ``models/transfer/<set>``; results to ``results/transfer.json`` and the heat maps
     ``transfer_energy_mae.png``, ``transfer_forces_mae.png``. A model already trained by an earlier
     run on the same frames with the same settings is reused. ``verdicts``: set name -> the composition
     planner's verdict (:func:`planner_verdicts`), stored with each set. Returns the results dict.
     """
-    workdir = Path(workdir)
     train, valid, test = split_by_composition(frames, settings.valid_fraction, settings.test_fraction, seed)
-    comp_ids = sorted({str(a.info.get(keys.COMPOSITION_ID)) for a in frames})
-    if composition_x:
-        comp_ids.sort(key=lambda c: (composition_x.get(c) is None, composition_x.get(c) or 0.0, c))
-    missing = [c for s in training_sets for c in s if c not in comp_ids]
-    if missing:
-        raise IlforgeError(f"training compositions {sorted(set(missing))} have no labelled frames; label them or change --sets")
-    test_by = {c: [a for a in test if a.info.get(keys.COMPOSITION_ID) == c] for c in comp_ids}
-    no_test = [c for c, fr in test_by.items() if not fr]
-    if no_test:
-        raise IlforgeError(f"compositions {no_test} have too few frames for a test split (need ≥ 3 each)")
+    comp_ids = _composition_order(frames, composition_x)
+    test_by = _test_frames_by_composition(test, comp_ids, training_sets)
     tasks = []
     for ids in training_sets:
         tr = [a for a in train if a.info.get(keys.COMPOSITION_ID) in ids]
         va = [a for a in valid if a.info.get(keys.COMPOSITION_ID) in ids]
-        tasks.append(TrainTask(settings.model_dump(), tr, va, str(workdir / "models" / "transfer" / set_name(ids)), dict(isolated_energies or {})))
-    artifacts: list[ModelArtifact | None] = [_reusable(t, settings) for t in tasks]
-    todo = [i for i, a in enumerate(artifacts) if a is None]
-    if len(todo) < len(tasks):
-        log.info("reusing %d trained model(s) with the same training data and settings", len(tasks) - len(todo))
-    for i, art in zip(todo, run_training_tasks([tasks[i] for i in todo], max_workers=max_workers, progress=progress)):
-        artifacts[i] = art
-    e_mae = np.full((len(training_sets), len(comp_ids)), np.nan)
-    f_mae = np.full_like(e_mae, np.nan)
-    sets_out = []
-    for k, (ids, art) in enumerate(zip(training_sets, artifacts)):
-        backend = get_backend(art.backend)
-        for j, c in enumerate(comp_ids):
-            fr = test_by[c]
-            if {s for a in fr for s in a.get_chemical_symbols()} - set(art.elements):
-                continue  # an element this model never saw: no prediction
-            block = error_block(fr, backend.predict(art, fr, device=settings.device))
-            e_mae[k, j] = block["energy_mae_meV_atom"]
-            f_mae[k, j] = block["forces_mae_meV_A"]
-        verdict = (verdicts or {}).get(set_name(ids), {})
-        row = e_mae[k][np.isfinite(e_mae[k])]
-        sets_out.append({
-            "name": set_name(ids),
-            "compositions": ids,
-            "x": [composition_x.get(c) for c in ids] if composition_x else None,
-            "model": str(art.directory),
-            "n_train": art.info["n_train"],
-            "e0s": art.info["e0s"],
-            "energy_mae_max_over_min": float(row.max() / row.min()) if row.size else None,
-            **verdict,
-        })
+        tasks.append(TrainTask(settings, tr, va, str(project.model_dir("transfer", set_name(ids))), dict(isolated_energies or {})))
+    artifacts = _train_or_reuse(tasks, settings, workers, progress)
+    e_mae, f_mae = _error_matrices(artifacts, comp_ids, test_by, settings.device)
+    sets_out = [_set_row(ids, art, e_mae[k], verdicts, composition_x) for k, (ids, art) in enumerate(zip(training_sets, artifacts))]
     results = {
         "compositions": comp_ids,
         "x": [composition_x.get(c) for c in comp_ids] if composition_x else None,
@@ -148,29 +114,136 @@ def transfer_study(
         "level_of_theory": artifacts[0].level_of_theory if artifacts else None,
         "split_seed": seed,
     }
-    out = workdir / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "transfer.json").write_text(json.dumps(results, indent=2))
-    plot_heatmaps(results, out)
+    project.write_results(TRANSFER, results)
+    plot_heatmaps(results, project)
     return results
 
 
+def _composition_order(frames: list[Atoms], composition_x: dict[str, float] | None) -> list[str]:
+    comp_ids = sorted({str(a.info.get(keys.COMPOSITION_ID)) for a in frames})
+    if composition_x:
+        comp_ids.sort(key=lambda c: (composition_x.get(c) is None, composition_x.get(c) or 0.0, c))
+    return comp_ids
+
+
+def _test_frames_by_composition(test: list[Atoms], comp_ids: list[str], training_sets: list[list[str]]) -> dict[str, list[Atoms]]:
+    missing = [c for s in training_sets for c in s if c not in comp_ids]
+    if missing:
+        raise IlforgeError(f"training compositions {sorted(set(missing))} have no labelled frames; label them or change --sets")
+    test_by = {c: [a for a in test if a.info.get(keys.COMPOSITION_ID) == c] for c in comp_ids}
+    no_test = [c for c, fr in test_by.items() if not fr]
+    if no_test:
+        raise IlforgeError(f"compositions {no_test} have too few frames for a test split (need ≥ 3 each)")
+    return test_by
+
+
+def _train_or_reuse(tasks: list[TrainTask], settings: TrainingSettings, workers: int, progress) -> list[ModelArtifact]:
+    artifacts: list[ModelArtifact | None] = [_reusable(t, settings) for t in tasks]
+    todo = [i for i, a in enumerate(artifacts) if a is None]
+    if len(todo) < len(tasks):
+        log.info("reusing %d trained model(s) with the same training data and settings", len(tasks) - len(todo))
+    for i, art in zip(todo, run_training_tasks([tasks[i] for i in todo], workers=workers, progress=progress)):
+        artifacts[i] = art
+    return artifacts
+
+
+def _error_matrices(artifacts, comp_ids, test_by, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """Energy MAE (meV/atom) and force MAE (meV/Å), training set × test composition (NaN: an element
+    the model never saw)."""
+    e_mae = np.full((len(artifacts), len(comp_ids)), np.nan)
+    f_mae = np.full_like(e_mae, np.nan)
+    for k, art in enumerate(artifacts):
+        backend = get_backend(art.backend)
+        for j, c in enumerate(comp_ids):
+            fr = test_by[c]
+            if {s for a in fr for s in a.get_chemical_symbols()} - set(art.elements):
+                continue  # an element this model never saw: no prediction
+            block = error_block(fr, backend.predict(art, fr, device=device))
+            e_mae[k, j] = block["energy_mae_meV_atom"]
+            f_mae[k, j] = block["forces_mae_meV_A"]
+    return e_mae, f_mae
+
+
+def _set_row(ids, art: ModelArtifact, e_row: np.ndarray, verdicts, composition_x) -> dict:
+    row = e_row[np.isfinite(e_row)]
+    return {
+        "name": set_name(ids),
+        "compositions": ids,
+        "x": [composition_x.get(c) for c in ids] if composition_x else None,
+        "model": str(art.directory),
+        "n_train": art.info["n_train"],
+        "e0s": art.info["e0s"],
+        "energy_mae_max_over_min": float(row.max() / row.min()) if row.size else None,
+        **(verdicts or {}).get(set_name(ids), {}),
+    }
+
+
 def _reusable(task: TrainTask, settings: TrainingSettings) -> ModelArtifact | None:
-    """The model of an earlier run of the same task (same training-data hash and settings), if any."""
+    """The model of an earlier run of the same task (same training-data hash and settings), if any.
+    The hash is taken of the frames as the training task reads them back from its files."""
     try:
-        art = ModelArtifact.load(task.workdir)
+        art = ModelArtifact.load(task.model_dir)
     except IlforgeError:
         return None
-    train = [a for a in task.train_frames if not is_isolated_atom(a)]
-    same = art.info.get("training_data_hash") == frames_hash(train) and art.info.get("settings") == settings.model_dump(mode="json")
-    return art if same else None
+    if art.info.get("settings") != settings.model_dump(mode="json"):
+        return None
+    write_training_task(task)
+    train = [a for a in task_train_frames(task) if not is_isolated_atom(a)]
+    shutil.rmtree(task.task_dir, ignore_errors=True)
+    return art if art.info.get("training_data_hash") == frames_hash(train) else None
+
+
+@dataclass
+class TransferResult:
+    """The transferability study's results document (``results/transfer.json``)."""
+
+    results: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        r = self.results
+        return {"compositions": r["compositions"], "training_sets": [s["name"] for s in r["training_sets"]],
+                "energy_mae_meV_atom": r["energy_mae_meV_atom"], "forces_mae_meV_A": r["forces_mae_meV_A"]}
+
+
+def run_transfer(
+    project: Project,
+    recipe,
+    *,
+    sets: list[list] | None = None,
+    frames_file=None,
+    level_of_theory: str | None = None,
+    overrides: dict | None = None,
+    seed: int = 0,
+    workers: int = 1,
+    progress=None,
+) -> TransferResult:
+    """The transferability study of ``recipe`` on the project's labelled frames (or ``frames_file``).
+
+    ``sets``: training sets as lists of composition ids or scan values (default: the paper's);
+    ``overrides``: training settings over the recipe's ``training:``; ``seed``: of the train/valid/test
+    split (0 by default, as the study in docs/validation.md; the training seed is the settings').
+    """
+    from ilforge.models.registry import apply_overrides
+
+    comps = recipe.resolve_compositions()
+    training_sets = resolve_training_sets(recipe, comps, sets)
+    settings = apply_overrides(recipe.training, overrides)
+    data = load_labelled(project, frames_file, level_of_theory)
+    res = transfer_study(
+        project, data.frames, training_sets, settings,
+        verdicts=planner_verdicts(recipe, training_sets),
+        isolated_energies=data.isolated_energies,
+        composition_x={c.id: c.x for c in comps if c.x is not None} or None,
+        seed=seed, workers=workers, progress=progress,
+    )
+    return TransferResult(res)
 
 
 def _nan_to_none(a: np.ndarray) -> list:
     return [[None if not np.isfinite(v) else float(v) for v in row] for row in a]
 
 
-def plot_heatmaps(results: dict, outdir: Path) -> list[Path]:
+def plot_heatmaps(results: dict, project: Project) -> list[Path]:
     """Two heat maps (energy and force MAE; rows: training sets, columns: test compositions).
 
     As Figure 1 of Goodwin et al. (JPCL 2024): logarithmic colour scale, the value in every cell and
@@ -189,8 +262,8 @@ def plot_heatmaps(results: dict, outdir: Path) -> list[Path]:
                   for s in results["training_sets"]]
     paths = []
     for key, title, fname in (
-        ("energy_mae_meV_atom", "energy MAE / meV atom$^{-1}$", "transfer_energy_mae.png"),
-        ("forces_mae_meV_A", "force MAE / meV Å$^{-1}$", "transfer_forces_mae.png"),
+        ("energy_mae_meV_atom", "energy MAE / meV atom$^{-1}$", "transfer_energy_mae"),
+        ("forces_mae_meV_A", "force MAE / meV Å$^{-1}$", "transfer_forces_mae"),
     ):
         m = np.array([[np.nan if v is None else v for v in row] for row in results[key]], dtype=float)
         fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(col_labels), 1.2 + 0.5 * len(row_labels)))
@@ -212,7 +285,8 @@ def plot_heatmaps(results: dict, outdir: Path) -> list[Path]:
         fig.colorbar(im, ax=ax, label=title)
         ax.set_title(title)
         fig.tight_layout()
-        p = outdir / fname
+        p = project.figure(fname)
+        p.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(p, dpi=150)
         plt.close(fig)
         paths.append(p)

@@ -8,8 +8,9 @@ For frames f with N_f atoms, reference energy E_f and prediction Ê_f (eV), forc
   (also per element: the components of atoms of that element only);
 - stress MAE/RMSE over the 6 Voigt components, in meV/Å³.
 
-These are MACE's definitions (per-atom energy errors, force-component errors), so the numbers
-agree with errors computed from ``mace_eval_configs`` output on the same model and frames.
+These are the usual MLIP definitions (per-atom energy errors, force-component errors); an
+integration test checks that they agree with a backend's own evaluation tool on the same model and
+frames.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from ase import Atoms
 
 from ilforge import keys
+from ilforge.units import EV_TO_MEV
 
 GROUP_KEYS = (keys.COMPOSITION_ID, keys.TEMPERATURE_K, keys.CONFIG_TYPE)
 
@@ -41,19 +43,19 @@ def error_block(frames: list[Atoms], preds: list[dict]) -> dict:
     out = {
         "n_frames": len(frames),
         "n_atoms": int(sum(len(a) for a in frames)),
-        "energy_mae_meV_atom": float(np.mean(np.abs(de)) * 1e3),
-        "energy_rmse_meV_atom": float(np.sqrt(np.mean(de**2)) * 1e3),
+        "energy_mae_meV_atom": float(np.mean(np.abs(de)) * EV_TO_MEV),
+        "energy_rmse_meV_atom": float(np.sqrt(np.mean(de**2)) * EV_TO_MEV),
     }
     allf = np.concatenate([d.ravel() for d in df])
-    out["forces_mae_meV_A"] = float(np.mean(np.abs(allf)) * 1e3)
-    out["forces_rmse_meV_A"] = float(np.sqrt(np.mean(allf**2)) * 1e3)
+    out["forces_mae_meV_A"] = float(np.mean(np.abs(allf)) * EV_TO_MEV)
+    out["forces_rmse_meV_A"] = float(np.sqrt(np.mean(allf**2)) * EV_TO_MEV)
     per_el: dict[str, list[np.ndarray]] = defaultdict(list)
     for a, d in zip(frames, df):
         symbols = np.array(a.get_chemical_symbols())
         for el in np.unique(symbols):
             per_el[str(el)].append(d[symbols == el].ravel())
     out["forces_by_element"] = {
-        el: {"mae_meV_A": float(np.mean(np.abs(v)) * 1e3), "rmse_meV_A": float(np.sqrt(np.mean(v**2)) * 1e3)}
+        el: {"mae_meV_A": float(np.mean(np.abs(v)) * EV_TO_MEV), "rmse_meV_A": float(np.sqrt(np.mean(v**2)) * EV_TO_MEV)}
         for el, v in sorted(per_el.items())
         for v in [np.concatenate(v)]
     }
@@ -61,8 +63,8 @@ def error_block(frames: list[Atoms], preds: list[dict]) -> dict:
           if p.get("stress") is not None and keys.REF_STRESS in a.info]
     if ds:
         ds = np.concatenate(ds)
-        out["stress_mae_meV_A3"] = float(np.mean(np.abs(ds)) * 1e3)
-        out["stress_rmse_meV_A3"] = float(np.sqrt(np.mean(ds**2)) * 1e3)
+        out["stress_mae_meV_A3"] = float(np.mean(np.abs(ds)) * EV_TO_MEV)
+        out["stress_rmse_meV_A3"] = float(np.sqrt(np.mean(ds**2)) * EV_TO_MEV)
         out["n_frames_stress"] = int(ds.size // 6)
     return out
 

@@ -1,0 +1,92 @@
+"""The train stage: ``run_train(project, recipe) -> TrainResult`` (``ilforge train`` and ``ilforge run``).
+
+The one place that decides what a project's model trains on:
+
+- settings: the recipe's ``training:`` section (its backend's settings class) with ``overrides``
+  applied; ``seed`` None becomes the recipe's ``seed`` here, and nowhere else;
+- frames: ``frames_file`` (extxyz) if given, else the project's frame store;
+- level of theory: ``level_of_theory`` if given; else, for the frame store, the level of the
+  recipe's labeler (``labels:``), so a model never mixes labels of another level; with a frames file
+  (or without a recipe) the one level present in the frames.
+
+The model goes to ``models/<model_name>`` (default: ``training.model_name``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ilforge.models.artifact import ModelArtifact
+from ilforge.models.data import load_labelled
+from ilforge.models.registry import apply_overrides, settings_from_dict
+from ilforge.models.settings import TrainingSettings
+from ilforge.models.training import train_model
+from ilforge.project import Project
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    """What the train stage did: the model's name and directory, the data and each member's artifact."""
+
+    model_name: str
+    model_dir: str
+    backend: str
+    n_frames: int
+    level_of_theory: str | None
+    artifacts: list[ModelArtifact] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "model": self.model_name,
+            "backend": self.backend,
+            "n_frames": self.n_frames,
+            "level_of_theory": self.level_of_theory,
+            "models": [str(a.directory) for a in self.artifacts],
+            "valid": [a.info.get("metrics_valid") for a in self.artifacts],
+        }
+
+
+def training_settings(recipe=None, overrides: dict | None = None) -> TrainingSettings:
+    """The recipe's training settings (defaults without a recipe) with ``overrides``; ``seed`` None
+    takes the recipe's seed (0 without a recipe)."""
+    settings = recipe.training if recipe is not None else settings_from_dict({})
+    settings = apply_overrides(settings, overrides)
+    if settings.seed is None:
+        settings = settings.model_copy(update={"seed": int(recipe.seed) if recipe is not None else 0})
+    return settings
+
+
+def training_level(project: Project, recipe=None, frames_file=None, level_of_theory: str | None = None) -> str | None:
+    """The level of theory to train on (see the module docstring); None: the one level in the frames."""
+    if level_of_theory is not None or frames_file is not None or recipe is None:
+        return level_of_theory
+    from ilforge.reference.registry import make_labeler
+
+    return make_labeler(recipe.labels, recipe, project.cache_dir("generic_ff")).level_of_theory
+
+
+def run_train(
+    project: Project,
+    recipe=None,
+    *,
+    model_name: str | None = None,
+    frames_file=None,
+    level_of_theory: str | None = None,
+    workers: int = 1,
+    progress=None,
+    overrides: dict | None = None,
+) -> TrainResult:
+    """Train ``models/<model_name>`` (one model or a committee) of ``project`` on its labelled frames.
+
+    ``progress(i_done, n_total, model_dir)`` is called as each model finishes; ``workers``: committee
+    members trained in parallel (local processes).
+    """
+    settings = training_settings(recipe, overrides)
+    name = model_name or settings.model_name
+    data = load_labelled(project, frames_file, training_level(project, recipe, frames_file, level_of_theory))
+    log.info("training %s model %r on %d frames at level %s", settings.backend, name, len(data.frames), data.level_of_theory)
+    arts = train_model(settings, data, project.model_dir(name), workers=workers, progress=progress)
+    return TrainResult(name, str(project.model_dir(name)), settings.backend, len(data.frames), data.level_of_theory, arts)

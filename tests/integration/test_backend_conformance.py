@@ -1,0 +1,67 @@
+"""The MACE backend passes the conformance kit (ilforge.models.testing) on a tiny trained committee.
+
+A new backend gets the same checks by training its own tiny committee here (registry name, settings).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("mace")
+
+from emt_frames import alloy_frames, isolated_atoms  # noqa: E402
+
+from ilforge.models import testing  # noqa: E402
+from ilforge.models.committee import Committee  # noqa: E402
+from ilforge.models.registry import settings_class  # noqa: E402
+from ilforge.models.training import train_committee  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+#: tiny settings per backend: a few channels, one epoch (the checks are about consistency, not accuracy)
+TINY = {"mace": {"preset": "small", "num_channels": 8, "max_epochs": 1, "batch_size": 2, "seed": 5, "committee_size": 2,
+                 "stress_weight": 1.0, "e0s": "isolated", "r_max_A": 4.0}}
+
+
+@pytest.fixture(scope="module", params=sorted(TINY))
+def committee(request, tmp_path_factory):
+    frames = alloy_frames(6, seed=2, repeat=(1, 1, 2))
+    settings = settings_class(request.param).model_validate({"backend": request.param, **TINY[request.param]})
+    iso = {a.get_chemical_symbols()[0]: a.info["REF_energy"] for a in isolated_atoms()}
+    model_dir = tmp_path_factory.mktemp(f"conformance_{request.param}")
+    train_committee(settings, frames[:4], frames[4:], model_dir, isolated_energies=iso)
+    return Committee.load(model_dir), frames
+
+
+def test_energy_force_consistency(committee):
+    c, frames = committee
+    calc = c.calculator_factory()()  # the committee mean is a potential too
+    testing.check_forces(calc, frames[0])
+    testing.check_forces(_member_calc(c), frames[1])
+
+
+def test_stress_is_the_strain_derivative(committee):
+    c, frames = committee
+    testing.check_stress(_member_calc(c), frames[0])
+
+
+def test_save_load_round_trip(committee):
+    c, frames = committee
+    testing.check_round_trip(c.members[0], frames)
+
+
+def test_committee_statistics(committee):
+    c, frames = committee
+    testing.check_committee_statistics(c, frames)
+
+
+def test_isolated_atoms_have_their_e0(committee):
+    c, _ = committee
+    for m in c.members:
+        testing.check_e0s(m)
+
+
+def _member_calc(c):
+    from ilforge.models.registry import get_backend
+
+    return get_backend(c.backend).load_calculator(c.members[0])
