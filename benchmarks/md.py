@@ -39,14 +39,16 @@ def main(argv=None) -> None:
     from mace_tiny import tiny_mace
     from md_toy import li_bf4_box
 
-    from ilforge.md.calculators import mace_calculator
-    from ilforge.md.runner import StatePoint, run_md
+    from ilforge.md.calculators import calculator_from_dict
+    from ilforge.md.runner import StatePoint, run_state_point
+    from ilforge.models.committee import ModelCalculatorFactory
     from ilforge.md.settings import MDSettings
     from ilforge.units import FS, PS
 
     tmp = Path(tempfile.mkdtemp())
     model = tiny_mace(tmp / "bench.model", scale=0.1)
-    calc = mace_calculator(model, device=args.device)
+    # the production path: the model's calculator dict (as an MD task's task.json holds it), built here
+    calc = calculator_from_dict(ModelCalculatorFactory("mace", (str(model),), args.device).to_dict())
     box, _ = li_bf4_box(args.pairs)
     n = len(box)
     print(f"box: {n} atoms ({args.pairs} Li+ BF4-), {args.steps} steps, MACE (1 layer, 8x0e, r_max 4 A) on {args.device}")
@@ -68,7 +70,7 @@ def main(argv=None) -> None:
     def runner(k):
         a = box.copy()
         t = time.perf_counter()
-        res = run_md(a, calc, settings, tmp / f"run{k}", StatePoint(300.0), restart=False)
+        res = run_state_point(a, calc, settings, tmp / f"run{k}", StatePoint(300.0), restart=False)
         wall = time.perf_counter() - t
         assert res.status == "completed", res.problem
         return n * args.steps / wall

@@ -1,13 +1,14 @@
 """Names of Atoms.info / Atoms.arrays keys and frame-store columns, with shape and unit.
 
 One place for every key: import the constant, never spell the string. Label keys follow
-MACE's conventions so that extxyz files go straight into ``mace_run_train``.
+the extxyz conventions of MLIP trainers (``REF_energy`` ...), so exported frames go straight into
+their training scripts.
 
 Do not name an array ``species`` (extxyz reserves it for element symbols and ASE drops such an
 array silently) nor ``charge``/``charges`` (ASE reads them as calculator results).
 """
 
-# --- labels (MACE keys) -------------------------------------------------------------------
+# --- labels (extxyz label keys of MLIP trainers) -------------------------------------------
 REF_ENERGY = "REF_energy"  # info, float, eV, total energy of the frame
 REF_FORCES = "REF_forces"  # arrays, (n_atoms, 3) float, eV/Å
 REF_STRESS = "REF_stress"  # info, (6,) Voigt or (3, 3) float, eV/Å³, ASE sign convention
@@ -33,6 +34,12 @@ MOL_SPECIES = "mol_species"  # arrays, (n_atoms,) str: species name of that mole
 FF_CHARGE = "ff_charge"  # arrays, (n_atoms,) float, e: force-field partial charge
 FF_TYPE = "ff_type"  # arrays, (n_atoms,) str: force-field atom type
 
+# --- committee results (ASE calculator results of models.committee.CommitteeCalculator) ----
+ENERGY_STD = "energy_std"  # float, eV: standard deviation of the members' energies (ddof = 0)
+FORCES_STD = "forces_std"  # (n_atoms, 3) float, eV/Å: standard deviation over members of each force component
+MAX_FORCE_STD = "max_force_std"  # float, eV/Å: max over atoms of the norm of forces_std
+ENERGIES = "energies"  # (n_members,) float, eV: each member's energy
+
 # --- config types --------------------------------------------------------------------------
 CT_BOX = "box"
 CT_CLASSICAL_MD = "classical_md"
@@ -40,7 +47,7 @@ CT_RATTLE = "rattle"
 CT_VOLUME_SCAN = "volume_scan"
 CT_REFERENCE_MD = "reference_md"
 CT_RELAX = "relax"
-CT_ISOLATED_ATOM = "IsolatedAtom"  # MACE's name for E0 frames
+CT_ISOLATED_ATOM = "IsolatedAtom"  # the config type of E0 frames (isolated atoms)
 
 
 def count_key(species: str) -> str:

@@ -64,3 +64,22 @@ def kg_m3_to_g_cm3(value: float) -> float:
 def ev_per_a3_to_gpa(value: float) -> float:
     """Stress or pressure, eV/Å³ → GPa."""
     return value / GPA
+
+#: 1 eV in meV (error metrics are reported in meV/atom, meV/Å, meV/Å³)
+EV_TO_MEV = 1000.0
+
+# --- added for md/, analysis/, experiment/ (issue 11) ---------------------------------------
+#: 1 ps in fs (time-unit names: ``x_ps * PS_TO_FS`` is in fs)
+PS_TO_FS = 1000.0
+#: 1 fs in ps
+FS_TO_PS = 1.0 / PS_TO_FS
+#: 1 Å in m
+A_TO_M = 1e-10
+#: 1 Å^3 in m^3
+A3_TO_M3 = 1e-30
+#: 1 g/cm^3 in kg/m^3 (divide a kg/m^3 value by it for g/cm^3)
+G_CM3_TO_KG_M3 = 1000.0
+#: 1 /MPa in 1/GPa (compressibilities)
+PER_MPA_TO_PER_GPA = 1e3
+#: Boltzmann constant, J/K (k_B in eV/K times the elementary charge in C)
+KB_J_K = KB_EV_K * ELEMENTARY_CHARGE_C

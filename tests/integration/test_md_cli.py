@@ -20,6 +20,16 @@ from md_toy import li_bf4_box  # noqa: E402
 from ilforge.cli import main  # noqa: E402
 
 
+def model_dir(path, scale: float, seed: int = 0):
+    """A tiny untrained MACE model as an ilforge model directory (model.json naming its file)."""
+    from ilforge.models.artifact import ModelArtifact
+
+    path.mkdir(parents=True, exist_ok=True)
+    tiny_mace(path / "model.model", scale=scale, seed=seed)
+    ModelArtifact(path, {"backend": "mace", "model_file": "model.model", "settings": {"dtype": "float64"}}).save()
+    return path
+
+
 @pytest.fixture(scope="module")
 def box(tmp_path_factory):
     from ase.io import write
@@ -32,10 +42,10 @@ def box(tmp_path_factory):
 
 
 def test_short_npt_run_gives_density_msd_rdf(box, tmp_path, capsys):
-    model = tiny_mace(tmp_path / "tiny.model", scale=1.0)
+    model = model_dir(tmp_path / "tiny", scale=1.0)
     out = tmp_path / "md"
     # an untrained model decomposes BF4 after ~65 fs (next test); 30 fs stay below that: plumbing, not physics
-    rc = main(["md", str(box), "--model", str(model), "--ensemble", "npt", "--temperature-K", "300", "--pressure-bar", "1",
+    rc = main(["md", "--box", str(box), "--model", str(model), "--ensemble", "npt", "--temperature-K", "300", "--pressure-bar", "1",
                "--equilibration-ps", "0.005", "--production-ps", "0.025", "--save-every", "1", "--out", str(out)])
     text = capsys.readouterr().out
     assert rc == 0, text
@@ -58,8 +68,8 @@ def test_short_npt_run_gives_density_msd_rdf(box, tmp_path, capsys):
 
 
 def test_bad_model_is_stopped_by_a_monitor(box, tmp_path, capsys):
-    model = tiny_mace(tmp_path / "bad.model", scale=100.0)
-    rc = main(["md", str(box), "--model", str(model), "--ensemble", "nvt", "--temperature-K", "300",
+    model = model_dir(tmp_path / "bad", scale=100.0)
+    rc = main(["md", "--box", str(box), "--model", str(model), "--ensemble", "nvt", "--temperature-K", "300",
                "--equilibration-ps", "0", "--production-ps", "0.5", "--out", str(tmp_path / "md")])
     text = capsys.readouterr().out
     assert rc == 3
@@ -72,13 +82,18 @@ def test_bad_model_is_stopped_by_a_monitor(box, tmp_path, capsys):
 def test_committee_of_mace_models_saves_high_spread_frames(box, tmp_path, capsys):
     from ase.io import read
 
-    models = ",".join(str(tiny_mace(tmp_path / f"m{k}.model", scale=1.0, seed=k)) for k in range(2))
+    from ilforge.models.committee import COMMITTEE_JSON
+
+    committee = tmp_path / "committee"
+    for k in range(2):
+        model_dir(committee / f"member_{k}", scale=1.0, seed=k)
+    (committee / COMMITTEE_JSON).write_text(json.dumps({"members": ["member_0", "member_1"]}))
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text(
         "name: t\ncomponents:\n  LiBF4: {Li: 1, BF4: 1}\nbox:\n  ion_pairs: 8\ntemperatures_K: [300]\ncompositions:\n  - {id: neat, fractions: {LiBF4: 1.0}}\n"
         "md:\n  ensemble: nvt\n  equilibration_ps: 0\n  production_ps: 0.01\n  monitors:\n    force_spread_eV_A: 0.001\n"
     )
-    rc = main(["md", str(box), "--model", models, "--recipe", str(recipe), "--out", str(tmp_path / "md")])
+    rc = main(["md", str(recipe), "--box", str(box), "--model", str(committee), "--out", str(tmp_path / "md")])
     assert rc == 0, capsys.readouterr().out
     doc = json.loads((tmp_path / "md" / "T300K" / "run.json").read_text())
     spread = doc["monitors"]["committee_spread"]

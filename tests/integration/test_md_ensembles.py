@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.calculators.lj import LennardJones
 
 from ilforge.analysis.blocks import block_average
-from ilforge.md.runner import StatePoint, run_md
+from ilforge.md.runner import StatePoint, run_state_point
 from ilforge.md.settings import MDSettings
 from ilforge.md.trajectory import read_h5md
 
@@ -25,7 +25,7 @@ def _run(tmp_path, ensemble, thermostat, production_ps):
                    save_every_steps=2, friction_per_ps=10.0, tdamp_fs=100.0, pdamp_fs=1000.0,
                    monitors={"bonds": False, "min_distances_A": {}})
     calc = LennardJones(sigma=3.4, epsilon=0.0104, rc=7.0, smooth=True)
-    res = run_md(_fluid(), calc, s, tmp_path, StatePoint(100.0, 100.0))
+    res = run_state_point(_fluid(), calc, s, tmp_path, StatePoint(100.0, 100.0))
     assert res.status == "completed", res.problem
     return read_h5md(tmp_path / "production.h5")
 

@@ -9,7 +9,7 @@ import pytest
 from md_toy import li_bf4_box
 
 from ilforge.md.monitors import BondGraphMonitor, CommitteeSpreadMonitor, MinDistanceMonitor, energy_drift
-from ilforge.md.runner import StatePoint, plan_segments, run_md
+from ilforge.md.runner import StatePoint, plan_segments, run_state_point
 from ilforge.md.settings import MDSettings
 from ilforge.md.trajectory import read_h5md
 
@@ -53,12 +53,21 @@ def test_committee_spread_saves_frames(tmp_path):
     atoms.calc = calc
     atoms.get_forces()
     rng = np.random.default_rng(0)
-    calc.results["forces_comm"] = calc.results["forces"][None] + rng.normal(0, 1.0, (3, len(atoms), 3))
+    members = calc.results["forces"][None] + rng.normal(0, 1.0, (3, len(atoms), 3))
+    calc.results["forces_std"] = members.std(axis=0)
+    calc.results["energies"] = np.zeros(3)
     mon = CommitteeSpreadMonitor(0.3, 5.0, tmp_path / "spread.extxyz")
     assert mon.check(10, atoms) is None
     assert mon.saved == 1 and (tmp_path / "spread.extxyz").is_file()
     p = CommitteeSpreadMonitor(0.3, 0.5, tmp_path / "s2.extxyz").check(11, atoms)
     assert p is not None and "disagree" in p.message
+    # the spread is max_i |σ_F,i| = max_i sqrt(Σ_k var_members(F_ik))
+    want = np.sqrt(members.var(axis=0).sum(axis=1)).max()
+    assert CommitteeSpreadMonitor.spread(atoms) == pytest.approx(want)
+    calc.results["max_force_std"] = 0.25  # the committee calculator's own number wins
+    assert CommitteeSpreadMonitor.spread(atoms) == 0.25
+    calc.results["energies"] = np.zeros(1)  # a committee of one has no spread
+    assert CommitteeSpreadMonitor.spread(atoms) is None
 
 
 def test_schedule_segments():
@@ -76,7 +85,7 @@ def test_run_writes_h5md_and_resumes(tmp_path, ensemble, thermostat):
     atoms, calc = li_bf4_box(4)
     s = MDSettings(ensemble=ensemble, thermostat=thermostat, timestep_fs=1.0, equilibration_ps=0.02, production_ps=0.06,
                    save_every_steps=5, checkpoint_every_steps=20, pdamp_fs=200.0)
-    res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0, 1.0 if ensemble == "npt" else None))
+    res = run_state_point(atoms, calc, s, tmp_path, StatePoint(300.0, 1.0 if ensemble == "npt" else None))
     assert res.status == "completed", res.problem
     tr = read_h5md(tmp_path / "production.h5")
     assert tr.n_frames == 60 // 5 + 1 and tr.step[0] == 20 and tr.step[-1] == 80
@@ -87,14 +96,14 @@ def test_run_writes_h5md_and_resumes(tmp_path, ensemble, thermostat):
     doc = json.loads((tmp_path / "run.json").read_text())
     assert doc["status"] == "completed" and doc["monitors"]["bond_graph"]["reference"] == "species topology"
     # a finished run is not repeated
-    again = run_md(atoms, calc, s, tmp_path, StatePoint(300.0, 1.0 if ensemble == "npt" else None))
+    again = run_state_point(atoms, calc, s, tmp_path, StatePoint(300.0, 1.0 if ensemble == "npt" else None))
     assert again.steps_done == res.steps_done and again.wall_s == res.wall_s
 
 
 def test_restart_continues_from_checkpoint(tmp_path):
     atoms, calc = li_bf4_box(4)
     s = MDSettings(ensemble="nvt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.04, save_every_steps=5, checkpoint_every_steps=20)
-    run_md(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
+    run_state_point(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
     # simulate a crash after step 20: drop run.json and the checkpoint of step 40, keep the one of step 20
     from ase.io import read, write
 
@@ -107,7 +116,7 @@ def test_restart_continues_from_checkpoint(tmp_path):
     a20.info["md_step"] = 20
     a20.set_momenta(ck.get_momenta())
     write(tmp_path / "checkpoint.extxyz", a20, format="extxyz")
-    res = run_md(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
+    res = run_state_point(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
     tr = read_h5md(tmp_path / "production.h5")
     assert res.status == "completed" and res.steps_done == 40
     assert list(tr.step) == list(range(0, 45, 5))  # frames after step 20 were rewritten, none duplicated
@@ -127,14 +136,14 @@ def test_resumed_run_continues_the_interrupted_one_exactly(tmp_path, ensemble, t
 
     from ase.io import read, write
 
-    run_md(atoms.copy(), calc, settings(80), tmp_path / "straight", StatePoint(300.0, P))
+    run_state_point(atoms.copy(), calc, settings(80), tmp_path / "straight", StatePoint(300.0, P))
     for name in ("resumed", "state_lost"):
-        run_md(atoms.copy(), calc, settings(40), tmp_path / name, StatePoint(300.0, P))  # "interrupted" at 40
+        run_state_point(atoms.copy(), calc, settings(40), tmp_path / name, StatePoint(300.0, P))  # "interrupted" at 40
     ck = read(tmp_path / "state_lost" / "checkpoint.extxyz")
     del ck.info["integrator_state"]  # the control: a checkpoint of positions and momenta only
     write(tmp_path / "state_lost" / "checkpoint.extxyz", ck, format="extxyz")
     for name in ("resumed", "state_lost"):
-        run_md(atoms.copy(), calc, settings(80), tmp_path / name, StatePoint(300.0, P))
+        run_state_point(atoms.copy(), calc, settings(80), tmp_path / name, StatePoint(300.0, P))
     a, b, c = (read_h5md(tmp_path / n / "production.h5") for n in ("straight", "resumed", "state_lost"))
     assert list(a.step) == list(b.step) == list(range(0, 90, 10))
     # exact up to the checkpoint's 8 decimals (extxyz) ...
@@ -149,7 +158,7 @@ def test_resumed_run_continues_the_interrupted_one_exactly(tmp_path, ensemble, t
 def test_nve_energy_drift_small(tmp_path):
     atoms, calc = li_bf4_box(4)
     s = MDSettings(ensemble="nve", timestep_fs=0.5, equilibration_ps=0.0, production_ps=0.1, save_every_steps=10)
-    res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0))
+    res = run_state_point(atoms, calc, s, tmp_path, StatePoint(300.0))
     assert res.status == "completed"
     assert abs(res.nve_drift_eV_ps_atom) < 1e-4  # measured ~5e-6 at 0.5 fs, ~3e-4 at 2 fs
     assert energy_drift([0, 1, 2], [0.0, 2.0, 4.0], 2) == pytest.approx(1.0)
@@ -159,14 +168,15 @@ def test_bad_forces_stop_the_run_with_a_message(tmp_path):
     atoms, calc = li_bf4_box(4)
     calc.k = -50.0  # bonds now push atoms apart: molecules explode
     s = MDSettings(ensemble="nvt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.5)
-    res = run_md(atoms, calc, s, tmp_path, StatePoint(300.0))
+    res = run_state_point(atoms, calc, s, tmp_path, StatePoint(300.0))
     assert res.status == "stopped" and res.steps_done < 500
     assert "broke" in res.problem or "runaway" in res.problem
 
 
 def test_labeler_runs_as_a_calculator(tmp_path):
-    from ilforge.md.calculators import LabelerCalculator
-    from ilforge.reference.base import Labeler, Labels
+    from ilforge.reference.calculator import LabelerCalculator
+    from ilforge.labels import Labels
+    from ilforge.reference.base import Labeler
 
     atoms, toy = li_bf4_box(2)
 
@@ -179,7 +189,7 @@ def test_labeler_runs_as_a_calculator(tmp_path):
             return Labels(a.get_potential_energy(), a.get_forces(), a.get_stress())
 
     s = MDSettings(ensemble="npt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.01, save_every_steps=5)
-    res = run_md(atoms, LabelerCalculator(ToyLabeler()), s, tmp_path, StatePoint(300.0, 1.0))
+    res = run_state_point(atoms, LabelerCalculator(ToyLabeler()), s, tmp_path, StatePoint(300.0, 1.0))
     assert res.status == "completed" and res.steps_done == 10
 
 
@@ -203,12 +213,14 @@ def test_monitor_neighbour_pairs_match_ase(cell):
     assert np.all(d3 < 2.0) and len(d3) == int(np.sum(d2[keep] < 2.0))
 
 
-def test_state_points_in_a_process_pool(tmp_path):
+def test_state_points_run_as_file_tasks_in_a_process_pool(tmp_path):
     from ase import Atoms
     from ase.io import write
 
-    from ilforge.md.calculators import CalculatorSpec
-    from ilforge.md.runner import run_state_points, state_points
+    from ilforge.engine.task import read_task_json
+    from ilforge.md.calculators import NamedCalculator
+    from ilforge.md.runner import state_points
+    from ilforge.md.state_points import md_executor, run_state_points
 
     rng = np.random.default_rng(0)
     grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) * 3.6
@@ -217,7 +229,28 @@ def test_state_points_in_a_process_pool(tmp_path):
     s = MDSettings(ensemble="nvt", timestep_fs=2.0, equilibration_ps=0.0, production_ps=0.02, save_every_steps=5,
                    monitors={"bonds": False})
     points = state_points(s, [80.0, 120.0])
-    res = run_state_points(tmp_path / "ar.extxyz", CalculatorSpec("lj"), s, tmp_path / "md", points, workers=2)
-    assert [r["status"] for r in res] == ["completed", "completed"]
-    assert [r["state"]["temperature_K"] for r in res] == [80.0, 120.0]
+    dirs = [tmp_path / "md" / p.label for p in points]
+    seen = []
+    with md_executor(2, cores=2) as ex:
+        res = run_state_points(tmp_path / "ar.extxyz", NamedCalculator("lj").to_dict(), s, dirs, points, executor=ex,
+                               on_done=seen.append, seeds=[11, 12])
+    assert [r.status for r in res] == ["completed", "completed"]
+    assert [r.temperature_K for r in res] == [80.0, 120.0] and sorted(r.temperature_K for r in seen) == [80.0, 120.0]
     assert (tmp_path / "md" / "T120K" / "production.h5").is_file()
+    task = read_task_json(dirs[1])
+    assert task["calculator"] == {"kind": "named", "name": "lj"} and task["seed"] == 12 and task["settings"]["seed"] == 12
+    # the same task inline (in this process) finds the finished run and returns it
+    again = run_state_points(tmp_path / "ar.extxyz", {"kind": "named", "name": "lj"}, s, dirs[:1], points[:1], seeds=[11])
+    assert again[0].wall_s == res[0].wall_s
+
+
+def test_state_point_task_failure_is_an_error(tmp_path):
+    from ase import Atoms
+
+    from ilforge.errors import IlforgeError
+    from ilforge.md.state_points import run_state_points
+
+    s = MDSettings(ensemble="nvt", equilibration_ps=0.0, production_ps=0.002, monitors={"bonds": False})
+    with pytest.raises(IlforgeError, match="failed"):
+        run_state_points(Atoms("Ar", cell=np.eye(3) * 5, pbc=True), {"kind": "named", "name": "nope"}, s, [tmp_path / "x"],
+                         [StatePoint(100.0)])

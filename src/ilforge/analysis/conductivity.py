@@ -15,9 +15,9 @@ import numpy as np
 
 from ilforge.analysis.base import AnalysisBase, AnalysisError
 from ilforge.analysis.blocks import block_split, blocks_of
-from ilforge.analysis.diffusion import KB_J_K, fit_diffusion, species_com_groups, trajectory_temperature_K
+from ilforge.analysis.diffusion import fit_diffusion, species_com_groups, trajectory_temperature_K
 from ilforge.analysis.msd import fit_slope, msd_fft_mean
-from ilforge.units import A2_PS_TO_M2_S, ELEMENTARY_CHARGE_C
+from ilforge.units import A2_PS_TO_M2_S, A3_TO_M3, ELEMENTARY_CHARGE_C, KB_J_K
 
 
 def formal_charges(species_names, charges: dict[str, float] | None = None) -> dict[str, float]:
@@ -39,14 +39,14 @@ def formal_charges(species_names, charges: dict[str, float] | None = None) -> di
 
 def nernst_einstein_S_m(D_m2_s: dict, counts: dict, charges: dict, volume_A3: float, temperature_K: float) -> float:
     """σ_NE = e²/(V k_B T) Σ_s N_s z_s² D_s in S/m."""
-    V = volume_A3 * 1e-30
+    V = volume_A3 * A3_TO_M3
     s = sum(counts[k] * charges[k] ** 2 * D_m2_s[k] for k in D_m2_s)
     return ELEMENTARY_CHARGE_C**2 * s / (V * KB_J_K * temperature_K)
 
 
 def einstein_helfand_S_m(slope_e2A2_ps: float, volume_A3: float, temperature_K: float) -> float:
     """σ_EH from the slope of ⟨|ΔM|²⟩ (e² Å²/ps): σ = e² slope / (6 V k_B T) in S/m."""
-    return ELEMENTARY_CHARGE_C**2 * slope_e2A2_ps * A2_PS_TO_M2_S / (6.0 * volume_A3 * 1e-30 * KB_J_K * temperature_K)
+    return ELEMENTARY_CHARGE_C**2 * slope_e2A2_ps * A2_PS_TO_M2_S / (6.0 * volume_A3 * A3_TO_M3 * KB_J_K * temperature_K)
 
 
 class Conductivity(AnalysisBase):

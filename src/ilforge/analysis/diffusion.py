@@ -18,21 +18,19 @@ from ilforge.analysis.base import AnalysisBase, AnalysisError
 from ilforge.analysis.blocks import block_split, blocks_of
 from ilforge.analysis.geometry import centres_of_mass, molecule_table
 from ilforge.analysis.msd import diffusive_window, fit_slope, msd_fft_mean
-from ilforge.units import A2_PS_TO_M2_S, ELEMENTARY_CHARGE_C, KB_EV_K
+from ilforge.units import A2_PS_TO_M2_S, A_TO_M, KB_J_K
 
 log = logging.getLogger(__name__)
 
 #: ξ of the Yeh–Hummer correction for a cubic box (Ewald sum of the Oseen tensor)
 YEH_HUMMER_XI = 2.837297
-#: Boltzmann constant in J/K
-KB_J_K = KB_EV_K * ELEMENTARY_CHARGE_C
 
 
 def yeh_hummer_correction_m2_s(temperature_K: float, viscosity_Pa_s: float, box_length_A: float) -> float:
     """ξ k_B T / (6 π η L) in m²/s (T in K, η in Pa s, L in Å)."""
     if viscosity_Pa_s <= 0:
         raise AnalysisError(f"viscosity must be positive (Pa s), got {viscosity_Pa_s}")
-    return YEH_HUMMER_XI * KB_J_K * temperature_K / (6.0 * np.pi * viscosity_Pa_s * box_length_A * 1e-10)
+    return YEH_HUMMER_XI * KB_J_K * temperature_K / (6.0 * np.pi * viscosity_Pa_s * box_length_A * A_TO_M)
 
 
 def trajectory_temperature_K(trajectory, temperature_K: float | None = None) -> float:

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -39,14 +38,14 @@ def jsonable(x):
 
 
 def load_run(path):
-    """A run directory (its production.h5) or an H5MD file -> (Trajectory, run.json dict or {})."""
+    """A run directory (its production trajectory) or an H5MD file -> (Trajectory, its MDResult or None)."""
+    from ilforge.md.result import PRODUCTION, MDResult
     from ilforge.md.trajectory import read_h5md
 
     p = Path(path)
     if p.is_dir():
-        info = json.loads((p / "run.json").read_text()) if (p / "run.json").is_file() else {}
-        return read_h5md(p / "production.h5"), info
-    return read_h5md(p), {}
+        return read_h5md(p / PRODUCTION), MDResult.load(p)
+    return read_h5md(p), None
 
 
 def _charged_pairs(traj):
@@ -140,7 +139,7 @@ def analyze_runs(paths, settings: AnalysisSettings, viscosity_Pa_s: float | None
         res = analyze_trajectory(traj, settings, eta)
         meta = traj.metadata
         res.update(path=str(p), temperature_K=meta.get("temperature_K"), pressure_bar=meta.get("pressure_bar"),
-                   ensemble=meta.get("ensemble"), status=info.get("status"))
+                   ensemble=meta.get("ensemble"), status=info.status if info is not None else None)
         runs.append(res)
     doc: dict = {"runs": runs, "eos": {}}
     dens = [(r["temperature_K"], r["pressure_bar"], r["density"]["density_mean_g_cm3"], r["density"]["density_err_g_cm3"])

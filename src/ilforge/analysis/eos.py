@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from ilforge.analysis.base import AnalysisError
+from ilforge.units import BAR_TO_MPA, PER_MPA_TO_PER_GPA
 
-P0_MPA = 0.1
+P0_MPA = 1.0 * BAR_TO_MPA  # the reference pressure P0 = 1 bar (0.1 MPa)
 TAIT_C_UNIVERSAL = 0.0894
 
 
@@ -50,7 +51,7 @@ def tait_kappa_T_GPa(P_MPa, B_MPa, C) -> np.ndarray:
     """κ_T(P) of the Tait equation in GPa⁻¹."""
     P = np.asarray(P_MPa, dtype=float)
     kappa_per_MPa = C / ((B_MPa + P) * (1.0 - C * np.log((B_MPa + P) / (B_MPa + P0_MPA))))
-    return kappa_per_MPa * 1e3
+    return kappa_per_MPa * PER_MPA_TO_PER_GPA
 
 
 def tait_fit(pressures_MPa, densities, errors=None, fix_C: float | None = None) -> dict:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 VERB = "analyze"
 HELP = "compute properties with block-averaged errors from MD runs (run directories or H5MD files)"
 ORDER = 80
+
+#: where the analysis goes by default: a path relative to the current directory, not a project's
+DEFAULT_OUT = "results/analysis.json"
 
 
 def register(p):
@@ -22,7 +24,7 @@ def register(p):
     p.add_argument("--sq-experiment", help="experimental S(q) file for the R-factor (adds 'sq' to the properties)")
     p.add_argument("--n-blocks", type=int, dest="n_blocks")
     p.add_argument("--skip-ps", type=float, dest="skip_ps")
-    p.add_argument("--out", type=Path, default=Path("results") / "analysis.json")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output JSON (default {DEFAULT_OUT}, relative to the current directory)")
     p.set_defaults(func=run)
 
 
@@ -35,8 +37,7 @@ def _pair(s):
     return tuple(parts)
 
 
-def run(args) -> int:
-    from ilforge.analysis.driver import analyze_runs
+def _settings(args):
     from ilforge.analysis.settings import AnalysisSettings
 
     if args.recipe:
@@ -57,39 +58,47 @@ def run(args) -> int:
         data["rdf_pairs"] = [_pair(s) for s in args.rdf]
     if args.com_rdf:
         data["com_rdf_pairs"] = [_pair(s) for s in args.com_rdf]
-    settings = AnalysisSettings.model_validate(data)
-    doc = analyze_runs(args.runs, settings, system=args.system)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=1))
+    return AnalysisSettings.model_validate(data)
+
+
+def _print_run(r: dict) -> None:
+    print(f"{r['path']}: T={r.get('temperature_K')} K, P={r.get('pressure_bar')} bar, {r['n_frames']} frames")
+    if "density" in r:
+        d = r["density"]
+        print(f"  density {d['density_mean_g_cm3']:.4f} ± {d['density_err_g_cm3']:.4f} g/cm3")
+        if d.get("kappa_T_fluct_GPa-1") is not None:
+            print(f"  kappa_T (volume fluctuations) {d['kappa_T_fluct_GPa-1']:.3f} ± {d['kappa_T_fluct_err_GPa-1'] or float('nan'):.3f} 1/GPa")
+    for s, D in (r.get("diffusion", {}).get("D_m2_s") or {}).items():
+        err = r["diffusion"]["D_err_m2_s"][s]
+        flag = "" if r["diffusion"]["diffusive"][s] else "  (not diffusive yet: run longer)"
+        print(f"  D({s}) {D:.3e} ± {err if err is not None else float('nan'):.1e} m2/s{flag}")
+        yh = (r["diffusion"].get("D_yeh_hummer_m2_s") or {}).get(s)
+        if yh is not None:
+            print(f"  D({s}) Yeh-Hummer corrected (eta {r['diffusion']['viscosity_Pa_s']:.3g} Pa s): {yh:.3e} m2/s")
+    if "conductivity" in r:
+        c = r["conductivity"]
+        print(f"  sigma_NE {c['sigma_NE_S_m']:.3g} S/m, sigma_EH {c['sigma_EH_S_m']:.3g} S/m, ratio {c['ratio_EH_NE']:.2f}")
+    for name, g in (r.get("rdf") or {}).items():
+        cn = g.get("cn_cutoff", g.get("cn_first_min"))
+        where = g.get("cutoff_A", g.get("first_min_r_A"))
+        peak = g["r_A"][int(max(range(len(g["g"])), key=lambda i: g["g"][i]))]
+        print(f"  RDF {name}: peak at {peak:.2f} A" + (f", CN {cn:.2f} within {where:.2f} A" if cn is not None else ""))
+    if "sq" in r and r["sq"].get("R_factor") is not None:
+        print(f"  X-ray S(q) R-factor {r['sq']['R_factor']:.3f}")
+    if "ions" in r:
+        i = r["ions"]
+        print(f"  {i['close_contacts_total']} close cation contacts (< {i['close_contact_A']} A) in {i['frames_with_close_contact']} frames; "
+              f"free/CIP/AGG {i['free_fraction']:.2f}/{i['contact_pair_fraction']:.2f}/{i['aggregate_fraction']:.2f}")
+
+
+def run(args) -> int:
+    from ilforge.analysis.driver import analyze_runs
+    from ilforge.project import write_json_atomic
+
+    doc = analyze_runs(args.runs, _settings(args), system=args.system)
+    write_json_atomic(args.out, doc)
     for r in doc["runs"]:
-        head = f"{r['path']}: T={r.get('temperature_K')} K, P={r.get('pressure_bar')} bar, {r['n_frames']} frames"
-        print(head)
-        if "density" in r:
-            d = r["density"]
-            print(f"  density {d['density_mean_g_cm3']:.4f} ± {d['density_err_g_cm3']:.4f} g/cm3")
-            if d.get("kappa_T_fluct_GPa-1") is not None:
-                print(f"  kappa_T (volume fluctuations) {d['kappa_T_fluct_GPa-1']:.3f} ± {d['kappa_T_fluct_err_GPa-1'] or float('nan'):.3f} 1/GPa")
-        for s, D in (r.get("diffusion", {}).get("D_m2_s") or {}).items():
-            err = r["diffusion"]["D_err_m2_s"][s]
-            flag = "" if r["diffusion"]["diffusive"][s] else "  (not diffusive yet: run longer)"
-            print(f"  D({s}) {D:.3e} ± {err if err is not None else float('nan'):.1e} m2/s{flag}")
-            yh = (r["diffusion"].get("D_yeh_hummer_m2_s") or {}).get(s)
-            if yh is not None:
-                print(f"  D({s}) Yeh-Hummer corrected (eta {r['diffusion']['viscosity_Pa_s']:.3g} Pa s): {yh:.3e} m2/s")
-        if "conductivity" in r:
-            c = r["conductivity"]
-            print(f"  sigma_NE {c['sigma_NE_S_m']:.3g} S/m, sigma_EH {c['sigma_EH_S_m']:.3g} S/m, ratio {c['ratio_EH_NE']:.2f}")
-        for name, g in (r.get("rdf") or {}).items():
-            cn = g.get("cn_cutoff", g.get("cn_first_min"))
-            where = g.get("cutoff_A", g.get("first_min_r_A"))
-            peak = g["r_A"][int(max(range(len(g["g"])), key=lambda i: g["g"][i]))]
-            print(f"  RDF {name}: peak at {peak:.2f} A" + (f", CN {cn:.2f} within {where:.2f} A" if cn is not None else ""))
-        if "sq" in r and r["sq"].get("R_factor") is not None:
-            print(f"  X-ray S(q) R-factor {r['sq']['R_factor']:.3f}")
-        if "ions" in r:
-            i = r["ions"]
-            print(f"  {i['close_contacts_total']} close cation contacts (< {i['close_contact_A']} A) in {i['frames_with_close_contact']} frames; "
-                  f"free/CIP/AGG {i['free_fraction']:.2f}/{i['contact_pair_fraction']:.2f}/{i['aggregate_fraction']:.2f}")
+        _print_run(r)
     eos = doc["eos"]
     if "density_vs_T" in eos:
         f = eos["density_vs_T"]

@@ -9,9 +9,12 @@ VERB = "compare"
 HELP = "put predicted properties (from `ilforge analyze`) next to experimental data with relative errors"
 ORDER = 85
 
+#: the analysis file `ilforge analyze` writes by default (relative to the current directory)
+DEFAULT_OUT = "results/analysis.json"
+
 
 def register(p):
-    p.add_argument("results", type=Path, nargs="*", default=[Path("results") / "analysis.json"], help="analysis JSON files")
+    p.add_argument("results", type=Path, nargs="*", default=[Path(DEFAULT_OUT)], help=f"analysis JSON files (default {DEFAULT_OUT})")
     p.add_argument("--system", help="experimental system, e.g. EMIM_BF4 (see --list)")
     p.add_argument("--list", action="store_true", help="list the systems with experimental data")
     p.add_argument("--out", type=Path, help="write the comparison as JSON")

@@ -1,19 +1,24 @@
-"""``ilforge md``: run MLIP molecular dynamics on a box at one or more state points."""
+"""``ilforge md [RECIPE] --workdir DIR``: MLIP molecular dynamics, where the pipeline's md stage runs it.
+
+With ``--box FILE --out DIR`` it runs on an arbitrary structure file instead, into ``DIR/<state>``.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 VERB = "md"
 HELP = "run MLIP MD (NVT/NPT/NVE) with stability monitors; H5MD trajectories, restartable"
 ORDER = 70
 
+_OVERRIDES = ("ensemble", "thermostat", "timestep_fs", "equilibration_ps", "production_ps", "save_every_steps", "seed")
+
 
 def register(p):
-    p.add_argument("box", type=Path, help="starting structure (extxyz with mol_id/mol_species, e.g. WORKDIR/boxes/*.extxyz)")
-    p.add_argument("--model", required=True, help="MACE model file; several comma-separated files = a committee; or 'emt'/'lj'")
-    p.add_argument("--recipe", type=Path, help="take the md section (and temperatures) from this recipe")
-    p.add_argument("--out", type=Path, help="output directory (default md/<box name>)")
+    p.add_argument("recipe", nargs="?", help="recipe.yaml (its md section and temperatures); default: WORKDIR/recipe.yaml")
+    p.add_argument("--workdir", help="project directory: MD of its compositions into WORKDIR/md (required without --box)")
+    p.add_argument("--model", help="model name in the project (default: the recipe's training.model_name), a model directory, or emt/lj")
+    p.add_argument("--composition", nargs="+", help="composition ids or scan values (default: the recipe's md.compositions)")
+    p.add_argument("--box", help="run on this structure file instead of the project's compositions (needs --out)")
+    p.add_argument("--out", help="output directory with --box (one folder per state point)")
     p.add_argument("--ensemble", choices=["nvt", "npt", "nve"])
     p.add_argument("--thermostat", choices=["langevin", "nose-hoover"])
     p.add_argument("--temperature-K", type=float, nargs="+", dest="temperature_K")
@@ -31,47 +36,50 @@ def register(p):
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from ilforge.errors import IlforgeError
-    from ilforge.md.calculators import CalculatorSpec
-    from ilforge.md.runner import run_state_points, state_points
-    from ilforge.md.settings import MDSettings
+def _overrides(args) -> dict:
+    out = {k: getattr(args, k) for k in _OVERRIDES if getattr(args, k) is not None}
+    for key, value in (("temperatures_K", args.temperature_K), ("pressures_bar", args.pressure_bar), ("device", args.device),
+                       ("default_dtype", args.dtype)):
+        if value:
+            out[key] = value
+    if args.check_every_steps:
+        out["monitors"] = {"check_every_steps": args.check_every_steps}
+    return out
 
-    if not args.box.is_file():
-        raise IlforgeError(f"box {args.box} not found; build one with `ilforge build` or give an extxyz path")
-    recipe_T = None
-    if args.recipe:
+
+def _print_run(cid, r) -> None:
+    label = f"{cid}: T={r.temperature_K:g} K" + (f", P={r.pressure_bar:g} bar" if r.pressure_bar is not None else "")
+    if r.completed:
+        print(f"  {label}: completed {r.steps_done} steps, {r.atom_steps_per_s:.0f} atom-steps/s -> {r.production}")
+    else:
+        print(f"  {label}: STOPPED at step {r.steps_done} of {r.steps_total} by a monitor: {r.problem}")
+    if r.nve_drift_eV_ps_atom is not None:
+        print(f"    NVE energy drift: {r.nve_drift_eV_ps_atom:.2e} eV/ps/atom")
+
+
+def run(args) -> int:
+    from ilforge.cli._training_args import recipe_or_none
+    from ilforge.errors import IlforgeError
+    from ilforge.md.stage import run_md, run_md_on_box
+    from ilforge.project import Project
+
+    project = Project(args.workdir) if args.workdir else None
+    if project is not None:
+        recipe = recipe_or_none(args.recipe, project)
+    else:
         from ilforge.recipe import load_recipe
 
-        recipe = load_recipe(args.recipe)
-        settings = recipe.md
-        recipe_T = recipe.temperatures_K
+        recipe = load_recipe(args.recipe) if args.recipe else None
+    common = dict(model_name=args.model, workers=args.workers, overrides=_overrides(args), restart=not args.no_restart,
+                  on_done=_print_run)
+    if args.box:
+        if not args.out:
+            raise IlforgeError("--box needs --out (the output directory)")
+        print(f"MD on {args.box} -> {args.out}")
+        res = run_md_on_box(args.box, args.out, recipe, project=project, **common)
     else:
-        settings = MDSettings()
-    upd = {k: getattr(args, k) for k in ("ensemble", "thermostat", "timestep_fs", "equilibration_ps", "production_ps", "save_every_steps", "seed")
-           if getattr(args, k) is not None}
-    if args.device:
-        upd["device"] = args.device
-    if args.dtype:
-        upd["default_dtype"] = args.dtype
-    data = settings.model_dump() | upd
-    if args.check_every_steps:
-        data["monitors"]["check_every_steps"] = args.check_every_steps
-    settings = MDSettings.model_validate(data)
-    points = state_points(settings, args.temperature_K or settings.temperatures_K or recipe_T, args.pressure_bar)
-    out = args.out or Path("md") / args.box.stem
-    calc = CalculatorSpec(args.model, settings.device, settings.default_dtype)
-    print(f"MD {settings.ensemble} on {args.box} ({len(points)} state point(s)) -> {out}")
-
-    def done(r):
-        state = r["state"]
-        label = f"T={state['temperature_K']:g} K" + (f", P={state['pressure_bar']:g} bar" if state.get("pressure_bar") is not None else "")
-        if r["status"] == "completed":
-            print(f"  {label}: completed {r['steps_done']} steps, {r['atom_steps_per_s']:.0f} atom-steps/s -> {r['production']}")
-        else:
-            print(f"  {label}: STOPPED at step {r['steps_done']} of {r['steps_total']} by a monitor: {r['problem']}")
-        if r.get("nve_drift_eV_ps_atom") is not None:
-            print(f"    NVE energy drift: {r['nve_drift_eV_ps_atom']:.2e} eV/ps/atom")
-
-    results = run_state_points(args.box, calc, settings, out, points, workers=args.workers, restart=not args.no_restart, on_done=done)
-    return 0 if all(r["status"] == "completed" for r in results) else 3
+        if project is None or recipe is None:
+            raise IlforgeError("give --workdir (a project with its recipe, or a RECIPE argument), or --box FILE --out DIR")
+        print(f"MD in {project.root}")
+        res = run_md(project, recipe, compositions=args.composition, **common)
+    return 0 if not res.stopped else 3

@@ -21,8 +21,9 @@ from pathlib import Path
 import yaml
 
 from ilforge.errors import IlforgeError
+from ilforge.units import G_CM3_TO_KG_M3
 
-P_ATM_BAR = 1.01325  # 0.1 MPa ≈ 1 bar; ILThermo "0.1 MPa" data are stored as 1 bar
+# ILThermo "0.1 MPa" data are stored as P = 1 bar
 
 
 @dataclass(frozen=True)
@@ -43,71 +44,114 @@ def _r(system, prop, value, T=None, P=None, unc=None, citation="", status="", no
                          None if unc is None else float(unc), " ".join(str(citation).split()), str(status), str(note)))
 
 
+def _g_cm3(kg_m3):
+    """kg/m³ → g/cm³ (None stays None)."""
+    return None if kg_m3 is None else kg_m3 / G_CM3_TO_KG_M3
+
+
+def _density_dict(sysname: str, dens: dict) -> list[dict]:
+    """Density at 298 K, its slope dρ/dT and the ILThermo reference sets (all given in kg/m³)."""
+    recs = []
+    r298 = dens.get("rho_298K_kg_m3")
+    if r298:
+        recs.append(_r(sysname, "density_g_cm3", _g_cm3(r298["value"]), 298.15, 1.0, _g_cm3(r298.get("spread_sd", 0)),
+                       r298.get("source", ""), r298.get("status", ""), r298.get("how", "")))
+    slope = dens.get("drho_dT_kg_m3_K")
+    if slope:
+        iqr = slope.get("iqr")
+        recs.append(_r(sysname, "drho_dT_g_cm3_K", _g_cm3(slope["value"]), 298.15, 1.0,
+                       _g_cm3((iqr[1] - iqr[0]) / 2) if iqr else None, slope.get("source", ""), slope.get("status", ""),
+                       "median slope of linear fits 280-340 K; uncertainty = half the interquartile range"))
+    for rs in dens.get("reference_sets", []):
+        for T, rho in rs.get("T_K_rho_kg_m3_at_0.1MPa", []):
+            recs.append(_r(sysname, "density_g_cm3", _g_cm3(rho), T, 1.0, None, rs.get("citation", ""), rs.get("status", ""),
+                           f"ILThermo set {rs.get('ilthermo_setid', '')}, {rs.get('method', '')}"))
+    return recs
+
+
+def _density_list(sysname: str, dens: list) -> list[dict]:
+    """Densities of solutions (LiTFSI in water ...): one entry per concentration, kg/m³ or g/cm³."""
+    recs = []
+    for e in dens:
+        note = ", ".join(f"{k}={e[k]}" for k in ("c_LiTFSI_mol_dm3", "m_mol_kg", "w_LiTFSI", "m_mol_kg_derived") if k in e)
+        if "T_K_rho" in e:
+            pts = e["T_K_rho"]
+        else:
+            rho = e.get("rho_kg_m3", e.get("rho_g_cm3", 0) * G_CM3_TO_KG_M3)
+            pts = [(e.get("T_K", 298.15), rho)]
+        for T, rho in pts:
+            recs.append(_r(sysname, "density_g_cm3", _g_cm3(rho), T, 1.0, _g_cm3(e.get("unc")), e.get("citation", ""),
+                           e.get("status", ""), note))
+    return recs
+
+
+def _density_records(sysname: str, d: dict) -> list[dict]:
+    recs = []
+    dens = d.get("density")
+    if isinstance(dens, dict):
+        recs += _density_dict(sysname, dens)
+    elif isinstance(dens, list):
+        recs += _density_list(sysname, dens)
+    for e in d.get("EMIM_PF6_density", []):
+        recs.append(_r("EMIM_PF6", "density_g_cm3", _g_cm3(e["rho_kg_m3"]), e["T_K"], 1.0, None, e.get("citation", ""), e.get("status", "")))
+    ds = d.get("density_secondary")
+    if ds:
+        recs.append(_r(sysname, "density_g_cm3", ds["value_g_cm3"], None, None, None, "", ds.get("status", ""), d.get("note", "")))
+    return recs
+
+
+def _compressibility_records(sysname: str, d: dict) -> list[dict]:
+    kt = d.get("isothermal_compressibility")
+    if not isinstance(kt, list):
+        return []
+    recs = []
+    for e in kt:
+        tf = e.get("tait_fit", {})
+        recs.append(_r(sysname, "kappa_T_GPa-1", e["kappa_T_GPa-1_at_0.1MPa"], e["T_K"], 1.0, None, e.get("citation", ""),
+                       e.get("status", ""), f"Tait fit rho0={tf.get('rho0_kg_m3')} kg/m3, B={tf.get('B_MPa')} MPa, C={tf.get('C')}; "
+                       f"P range {e.get('P_range_MPa')} MPa"))
+    return recs
+
+
+def _transport_records(sysname: str, d: dict) -> list[dict]:
+    recs = []
+    tr = d.get("transport_ILThermo_compilation", {})
+    for prop in ("conductivity_S_m", "viscosity_Pa_s"):
+        e = tr.get(prop)
+        if not e:
+            continue
+        for key, val in e.items():
+            if key.endswith("K_median"):
+                T = float(key.split("K_")[0])
+                rng = e.get(f"{int(T)}K_range")
+                recs.append(_r(sysname, prop, val, T + 0.15, 1.0, (rng[1] - rng[0]) / 2 if rng else None, e.get("source", ""),
+                               e.get("status", ""), "median of an ILThermo-derived compilation; uncertainty = half its range"))
+    return recs
+
+
+def _structure_records(sysname: str, d: dict) -> list[dict]:
+    recs = []
+    st = d.get("structure", {})
+    if "xray_Sq" in st:
+        x = st["xray_Sq"]
+        recs.append(_r(sysname, "xray_sq", x["file"], 298.15, 1.0, None, x.get("citation", ""), x.get("status", ""),
+                       f"q range {x.get('q_range_A-1')} 1/A"))
+    if "Li_O_coordination" in st:
+        e = st["Li_O_coordination"]["total_exp"]
+        recs.append(_r(sysname, "Li_O_coordination", e["value"], 298.15, 1.0, e.get("unc"), e.get("citation", ""), e.get("status", ""),
+                       f"m = {e.get('m_mol_kg')} mol/kg; cutoff {st['Li_O_coordination'].get('r_cut_A')} A"))
+    return recs
+
+
 def build_reference(source) -> dict:
-    """Flatten the curated compilation (path or loaded dict) into ``{"meta": ..., "records": [...]}``."""
+    """Flatten the curated compilation (path or loaded dict) into ``{"meta": ..., "records": [...]}``.
+
+    Densities given in kg/m³ become g/cm³ (÷ 1000); every other value keeps its unit (in its name)."""
     src = yaml.safe_load(Path(source).read_text()) if not isinstance(source, dict) else source
     recs: list[dict] = []
     for sysname, d in src["systems"].items():
-        dens = d.get("density")
-        if isinstance(dens, dict):
-            r298 = dens.get("rho_298K_kg_m3")
-            if r298:
-                recs.append(_r(sysname, "density_g_cm3", r298["value"] / 1000, 298.15, 1.0, r298.get("spread_sd", 0) / 1000,
-                               r298.get("source", ""), r298.get("status", ""), r298.get("how", "")))
-            slope = dens.get("drho_dT_kg_m3_K")
-            if slope:
-                iqr = slope.get("iqr")
-                recs.append(_r(sysname, "drho_dT_g_cm3_K", slope["value"] / 1000, 298.15, 1.0,
-                               (iqr[1] - iqr[0]) / 2000 if iqr else None, slope.get("source", ""), slope.get("status", ""),
-                               "median slope of linear fits 280-340 K; uncertainty = half the interquartile range"))
-            for rs in dens.get("reference_sets", []):
-                for T, rho in rs.get("T_K_rho_kg_m3_at_0.1MPa", []):
-                    recs.append(_r(sysname, "density_g_cm3", rho / 1000, T, 1.0, None, rs.get("citation", ""), rs.get("status", ""),
-                                   f"ILThermo set {rs.get('ilthermo_setid', '')}, {rs.get('method', '')}"))
-        elif isinstance(dens, list):
-            for e in dens:
-                note = ", ".join(f"{k}={e[k]}" for k in ("c_LiTFSI_mol_dm3", "m_mol_kg", "w_LiTFSI", "m_mol_kg_derived") if k in e)
-                if "T_K_rho" in e:
-                    pts = e["T_K_rho"]
-                else:
-                    rho = e.get("rho_kg_m3", e.get("rho_g_cm3", 0) * 1000)
-                    pts = [(e.get("T_K", 298.15), rho)]
-                for T, rho in pts:
-                    unc = e.get("unc")
-                    recs.append(_r(sysname, "density_g_cm3", rho / 1000, T, 1.0, None if unc is None else unc / 1000,
-                                   e.get("citation", ""), e.get("status", ""), note))
-        for e in d.get("EMIM_PF6_density", []):
-            recs.append(_r("EMIM_PF6", "density_g_cm3", e["rho_kg_m3"] / 1000, e["T_K"], 1.0, None, e.get("citation", ""), e.get("status", "")))
-        ds = d.get("density_secondary")
-        if ds:
-            recs.append(_r(sysname, "density_g_cm3", ds["value_g_cm3"], None, None, None, "", ds.get("status", ""), d.get("note", "")))
-        kt = d.get("isothermal_compressibility")
-        if isinstance(kt, list):
-            for e in kt:
-                tf = e.get("tait_fit", {})
-                recs.append(_r(sysname, "kappa_T_GPa-1", e["kappa_T_GPa-1_at_0.1MPa"], e["T_K"], 1.0, None, e.get("citation", ""),
-                               e.get("status", ""), f"Tait fit rho0={tf.get('rho0_kg_m3')} kg/m3, B={tf.get('B_MPa')} MPa, C={tf.get('C')}; "
-                               f"P range {e.get('P_range_MPa')} MPa"))
-        tr = d.get("transport_ILThermo_compilation", {})
-        for prop in ("conductivity_S_m", "viscosity_Pa_s"):
-            e = tr.get(prop)
-            if not e:
-                continue
-            for key, val in e.items():
-                if key.endswith("K_median"):
-                    T = float(key.split("K_")[0])
-                    rng = e.get(f"{int(T)}K_range")
-                    recs.append(_r(sysname, prop, val, T + 0.15, 1.0, (rng[1] - rng[0]) / 2 if rng else None, e.get("source", ""),
-                                   e.get("status", ""), "median of an ILThermo-derived compilation; uncertainty = half its range"))
-        st = d.get("structure", {})
-        if "xray_Sq" in st:
-            x = st["xray_Sq"]
-            recs.append(_r(sysname, "xray_sq", x["file"], 298.15, 1.0, None, x.get("citation", ""), x.get("status", ""),
-                           f"q range {x.get('q_range_A-1')} 1/A"))
-        if "Li_O_coordination" in st:
-            e = st["Li_O_coordination"]["total_exp"]
-            recs.append(_r(sysname, "Li_O_coordination", e["value"], 298.15, 1.0, e.get("unc"), e.get("citation", ""), e.get("status", ""),
-                           f"m = {e.get('m_mol_kg')} mol/kg; cutoff {st['Li_O_coordination'].get('r_cut_A')} A"))
+        for part in (_density_records, _compressibility_records, _transport_records, _structure_records):
+            recs += part(sysname, d)
     meta = {"built_from": "il_reference_data.yaml (ilforge shared data)", "status_legend": src.get("meta", {}).get("status_legend", {}),
             "note": src.get("meta", {}).get("note", "")}
     return {"meta": meta, "records": recs}

@@ -12,7 +12,8 @@ The runner calls every monitor every ``check_every_steps`` steps and stops on th
   (a bond longer than ``break_factor`` x the covalent-radius sum, or atoms of two molecules
   closer than ``form_factor`` x that sum). Monatomic ions take no part.
 - :class:`CommitteeSpreadMonitor`: max over atoms of the committee force standard deviation
-  (MACE's ``forces_comm``); frames above a threshold are appended to an extxyz for labelling.
+  (the committee calculator's ``max_force_std``); frames above a threshold are appended to an
+  extxyz for labelling.
 
 :func:`energy_drift` gives the NVE drift of the total energy per ps per atom.
 """
@@ -25,7 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ilforge import keys
+from ilforge.md.result import HIGH_SPREAD_FRAMES
+
 log = logging.getLogger(__name__)
+
+# committee results in ``atoms.calc.results`` (see ilforge.models.committee)
+FORCES_STD, MAX_FORCE_STD, ENERGIES = keys.FORCES_STD, keys.MAX_FORCE_STD, keys.ENERGIES
 
 
 @dataclass
@@ -278,9 +285,11 @@ class BondGraphMonitor(Monitor):
 
 
 class CommitteeSpreadMonitor(Monitor):
-    """Max over atoms of |σ_F| = sqrt(Σ_k var_models(F_k)) from a committee calculator's ``forces_comm``
-    (n_models, N, 3). Frames above ``save_eV_A`` are appended to ``save_path`` (extxyz); above
-    ``stop_eV_A`` the run stops. Without committee forces the monitor does nothing."""
+    """Max over atoms of |σ_F,i| = sqrt(Σ_k σ²_ik), σ_ik the standard deviation over committee members
+    of force component k on atom i (eV/Å): the committee calculator's ``max_force_std`` (or computed
+    from its ``forces_std``, (N, 3)). Frames above ``save_eV_A`` are appended to ``save_path``
+    (extxyz); above ``stop_eV_A`` the run stops. Without a committee of two or more members (no
+    spread in the calculator's results) the monitor does nothing."""
 
     name = "committee_spread"
 
@@ -294,10 +303,15 @@ class CommitteeSpreadMonitor(Monitor):
     @staticmethod
     def spread(atoms) -> float | None:
         res = atoms.calc.results if atoms.calc is not None else {}
-        fc = res.get("forces_comm")
-        if fc is None or np.asarray(fc).ndim != 3 or np.asarray(fc).shape[0] < 2:
+        energies = res.get(ENERGIES)
+        if energies is not None and np.size(energies) < 2:
+            return None  # a committee of one: no spread
+        if res.get(MAX_FORCE_STD) is not None:
+            return float(res[MAX_FORCE_STD])
+        fstd = res.get(FORCES_STD)
+        if fstd is None or np.asarray(fstd).ndim != 2:
             return None
-        return float(np.sqrt(np.asarray(fc).var(axis=0).sum(axis=1)).max())
+        return float(np.linalg.norm(np.asarray(fstd), axis=1).max())
 
     def check(self, step, atoms):
         s = self.spread(atoms)
@@ -343,6 +357,6 @@ def default_monitors(settings, atoms, target_K: float | None, outdir=None) -> li
     if settings.bonds and MOL_ID in atoms.arrays:
         mons.append(BondGraphMonitor(atoms, settings.bond_break_factor, settings.bond_form_factor))
     if settings.force_spread_eV_A is not None or settings.force_spread_stop_eV_A is not None:
-        save = Path(outdir) / "high_spread_frames.extxyz" if outdir else None
+        save = Path(outdir) / HIGH_SPREAD_FRAMES if outdir else None
         mons.append(CommitteeSpreadMonitor(settings.force_spread_eV_A, settings.force_spread_stop_eV_A, save))
     return mons

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ilforge.units import PS_TO_FS
+
 
 class ScheduleStage(BaseModel):
     """One segment of a temperature/pressure schedule, run before the equilibration at the state point.
@@ -73,7 +75,7 @@ class MDSettings(BaseModel):
     flush_every_frames: int = Field(100, ge=1, description="H5MD frames buffered in memory between writes")
     schedule: list[ScheduleStage] = Field(default_factory=list)
     monitors: MonitorSettings = Field(default_factory=MonitorSettings)
-    seed: int = 0
+    seed: int | None = Field(None, description="random seed of the MD; default: derived from the recipe seed per composition and state point")
     device: str = "cpu"
     default_dtype: Literal["float32", "float64"] = "float64"
 
@@ -85,4 +87,4 @@ class MDSettings(BaseModel):
 
     def n_steps(self, duration_ps: float) -> int:
         """Number of MD steps in ``duration_ps``."""
-        return int(round(duration_ps * 1000.0 / self.timestep_fs))
+        return int(round(duration_ps * PS_TO_FS / self.timestep_fs))

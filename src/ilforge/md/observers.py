@@ -1,0 +1,166 @@
+"""Observers of an MD run: writer, monitors, checkpoints and progress, attached to ASE dynamics.
+
+ASE's ``Dynamics.attach(fn, interval)`` calls ``fn`` every ``interval`` steps of the integrator's
+step counter ``nsteps``, which the runner sets to the run's global step at the start of every
+segment. An :class:`Observer` wraps that: :meth:`Observer.begin` attaches it to a segment's
+integrator, :meth:`Observer.observe` does the work at a step, and :meth:`Observer.finish` runs it
+once more at a segment's end when it asks for that step (``also_at``) and did not run there yet.
+An observer acts at most once per step and never at the step a segment starts from (that state
+belongs to the previous segment). A monitor that finds a problem raises :class:`StopRun`; the
+runner catches it, so observers attached after it (the checkpoint) do not run at that step.
+
+The instantaneous pressure written with every frame is :func:`instantaneous_pressure`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ilforge.md.checkpoint import integrator_state, write_checkpoint
+from ilforge.md.monitors import Monitor, Problem
+from ilforge.md.result import EQUILIBRATION, PRODUCTION
+from ilforge.md.trajectory import H5MDWriter
+from ilforge.units import BAR, FS_TO_PS
+
+log = logging.getLogger(__name__)
+
+
+def instantaneous_pressure(stress, kinetic_energy_eV: float, volume_A3: float) -> float:
+    """P = −tr(σ)/3 + 2 E_kin / (3 V), in eV/Å³.
+
+    ``stress``: the calculator's stress σ = (1/V) ∂E/∂ε (ASE sign: positive under tension), Voigt
+    (6,) [xx yy zz yz xz xy] or (3, 3), eV/Å³. The first term is the virial part: for an isotropic
+    strain it equals −∂E/∂V. The second is the kinetic (ideal-gas) part with the kinetic energy of
+    the momenta (eV) and the volume V (Å³).
+    """
+    s = np.asarray(stress, dtype=float)
+    trace = np.trace(s) if s.shape == (3, 3) else s[:3].sum()
+    return float(-trace / 3.0 + 2.0 * kinetic_energy_eV / (3.0 * volume_A3))
+
+
+def pressure_bar(atoms, kinetic_energy_eV: float) -> float:
+    """:func:`instantaneous_pressure` of ``atoms`` in bar, from the stress its calculator already
+    computed; NaN when there is none (no stress or not a 3D periodic cell)."""
+    res = atoms.calc.results if atoms.calc is not None else {}
+    if "stress" not in res or atoms.cell.rank != 3:
+        return float("nan")
+    return instantaneous_pressure(res["stress"], kinetic_energy_eV, atoms.get_volume()) / BAR
+
+
+class StopRun(Exception):
+    """Raised by an observer to stop the run; carries the monitor's :class:`~ilforge.md.monitors.Problem`."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+class Observer:
+    """Called every ``interval`` steps (and at the steps in ``also_at``); see the module docstring."""
+
+    def __init__(self, interval: int, also_at=()):
+        self.interval = int(interval)
+        self.also_at = frozenset(int(s) for s in also_at)
+        self.last = -1
+
+    def begin(self, dyn, segment, step: int) -> None:
+        """Attach to ``dyn``, which runs ``segment`` from ``step`` on."""
+        self.last = step
+        dyn.attach(self._call, interval=self.interval, dyn=dyn)
+
+    def _call(self, dyn) -> None:
+        step = int(dyn.nsteps)
+        if step > self.last:
+            self.last = step
+            self.observe(step, dyn)
+
+    def finish(self, dyn) -> None:
+        """At a segment's end: observe if this step is one of ``also_at`` and not done yet."""
+        step = int(dyn.nsteps)
+        if step in self.also_at and step > self.last:
+            self.last = step
+            self.observe(step, dyn)
+
+    def observe(self, step: int, dyn) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class FrameWriter(Observer):
+    """Appends a frame to ``equilibration.h5`` or ``production.h5`` (by the segment's phase) every
+    ``save_every_steps``: positions, cell, potential and kinetic energy (eV), temperature (K) and
+    :func:`pressure_bar`. Keeps (t_ps, E_pot + E_kin) of production frames for the NVE drift."""
+
+    def __init__(self, atoms, outdir: Path, settings, meta: dict, resumed_at: int | None):
+        super().__init__(settings.save_every_steps)
+        self.atoms = atoms
+        self.timestep_ps = settings.timestep_fs * FS_TO_PS
+        mode = "a" if resumed_at is not None else "w"
+        self.writers = {ph: H5MDWriter(Path(outdir) / name, atoms, settings.flush_every_frames, meta, mode=mode)
+                        for ph, name in (("production", PRODUCTION), ("equilibration", EQUILIBRATION))}
+        if resumed_at is not None:
+            for w in self.writers.values():
+                w.truncate_after(resumed_at)
+        self.phase = "equilibration"
+        self.energies: list[tuple[float, float]] = []
+
+    def begin(self, dyn, segment, step: int) -> None:
+        super().begin(dyn, segment, step)
+        self.phase = "production" if segment.phase == "production" else "equilibration"
+        if segment.phase == "production" and step == segment.start:
+            self.observe(step, dyn)  # the production's first frame: the state it starts from
+
+    def observe(self, step: int, dyn) -> None:
+        atoms = self.atoms
+        res = atoms.calc.results if atoms.calc is not None else {}
+        epot = float(res["energy"]) if "energy" in res else float(atoms.get_potential_energy())
+        ekin = float(atoms.get_kinetic_energy())
+        t_ps = step * self.timestep_ps
+        self.writers[self.phase].append(step, t_ps, atoms.positions, atoms.cell.array, epot, ekin, atoms.get_temperature(),
+                                        pressure_bar(atoms, ekin))
+        if self.phase == "production":
+            self.energies.append((t_ps, epot + ekin))
+
+    def close(self) -> None:
+        for w in self.writers.values():
+            w.close()
+
+
+class MonitorCheck(Observer):
+    """Runs every monitor's ``check(step, atoms)`` every ``check_every_steps`` and at every segment
+    end; the first :class:`~ilforge.md.monitors.Problem` stops the run (:class:`StopRun`)."""
+
+    def __init__(self, atoms, monitors: list[Monitor], interval: int, segment_ends):
+        super().__init__(interval, segment_ends)
+        self.atoms, self.monitors = atoms, monitors
+
+    def observe(self, step: int, dyn) -> None:
+        for m in self.monitors:
+            problem = m.check(step, self.atoms)
+            if problem is not None:
+                raise StopRun(problem)
+
+
+class CheckpointWriter(Observer):
+    """Writes the checkpoint (with the integrator state, :mod:`ilforge.md.checkpoint`) every
+    ``checkpoint_every_steps`` and at the last step."""
+
+    def __init__(self, atoms, outdir: Path, rng, interval: int, total_steps: int):
+        super().__init__(interval, (total_steps,))
+        self.atoms, self.outdir, self.rng = atoms, Path(outdir), rng
+
+    def observe(self, step: int, dyn) -> None:
+        write_checkpoint(self.atoms, step, self.outdir, integrator_state(dyn, self.rng))
+
+
+class Progress(Observer):
+    """Calls ``progress(steps_done, steps_total)``."""
+
+    def __init__(self, progress, interval: int, total_steps: int, segment_ends):
+        super().__init__(interval, segment_ends)
+        self.progress, self.total = progress, total_steps
+
+    def observe(self, step: int, dyn) -> None:
+        self.progress(step, self.total)
