@@ -1,22 +1,19 @@
-"""Shared fixtures. Tests make their own small data or read ../shared/data (skipped with a reason when absent)."""
+"""Shared fixtures. Tests make their own small data or read the data shipped inside the package
+(CL&P, water models, experimental reference data); nothing here depends on files beside the checkout."""
 
 from __future__ import annotations
 
-import os
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-SHARED_DATA = Path(os.environ.get("ILFORGE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data not found at {SHARED_DATA} (set ILFORGE_SHARED_DATA)")
-    return SHARED_DATA
+def _package_dir(package: str, *parts: str) -> Path:
+    return Path(str(resources.files(package).joinpath(*parts)))
 
 
 @pytest.fixture
@@ -25,9 +22,22 @@ def examples() -> Path:
 
 
 @pytest.fixture
-def clandp(shared_data) -> Path:
-    """The CL&P force-field files of the shared data (skipped when absent)."""
-    d = shared_data / "clandp"
-    if not (d / "il.ff").is_file():
-        pytest.skip(f"CL&P data not found at {d}")
-    return d
+def clandp() -> Path:
+    """The CL&P database shipped in the package (il.ff + molecule files)."""
+    from ilforge.forcefields.shipped import clandp_dir
+
+    return clandp_dir()
+
+
+@pytest.fixture
+def water_models() -> Path:
+    """fftool's water models shipped in the package (spce.zmat + spce.ff, ...)."""
+    from ilforge.forcefields.shipped import water_dir
+
+    return water_dir()
+
+
+@pytest.fixture
+def experiment_data() -> Path:
+    """The experimental data shipped in the package (``ilforge/experiment/data``)."""
+    return _package_dir("ilforge.experiment", "data")

@@ -13,10 +13,10 @@ from ilforge.experiment.compare import compare, predictions_from_analysis
 from ilforge.experiment.reference import build_reference, load_reference, lookup
 
 
-def test_packaged_reference_is_built_from_the_shared_compilation(shared_data):
+def test_packaged_reference_is_built_from_the_shipped_compilation(experiment_data):
     from importlib import resources
 
-    built = build_reference(shared_data / "experiment" / "il_reference_data.yaml")
+    built = build_reference(experiment_data / "il_reference_data.yaml")
     shipped = yaml.safe_load(resources.files("ilforge.experiment").joinpath("data/reference.yaml").read_text())
     assert shipped == yaml.safe_load(yaml.safe_dump(built))
 

@@ -53,10 +53,10 @@ def test_zmat_geometry_reproduces_internal_coordinates(clandp):
     assert m.impropers[0] == (4, 1, 0, 5)
 
 
-def test_zmat_variables_and_unnumbered_rows(clandp, shared_data):
+def test_zmat_variables_and_unnumbered_rows(clandp, water_models):
     m = read_zmat(clandp / "otf.zmat")
     assert np.linalg.norm(m.positions_A[1] - m.positions_A[0]) == pytest.approx(1.332)
-    w = read_zmat(shared_data / "water" / "spce.zmat")
+    w = read_zmat(water_models / "spce.zmat")
     assert w.names == ["Hw", "Ow", "Hw"] and w.ff_file == "spce.ff" and len(w.bonds) == 2
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ilforge.chem.species import SpeciesLibrary
-from ilforge.errors import RecipeError
 from ilforge.forcefields.settings import ForceFieldSettings
 from ilforge.forcefields.template import MoleculeTemplate
 
@@ -30,14 +29,10 @@ def templates_for(
     for name in species:
         sp = library.get(name)
         if settings.type == "clandp":
-            if settings.path is None:
-                raise RecipeError(
-                    "forcefield.path: required for forcefield.type clandp: the directory holding il.ff and the "
-                    "molecule files (e.g. a clone of github.com/paduagroup/clandp)"
-                )
             from ilforge.forcefields.clandp import clandp_template
 
-            out[sp.name] = clandp_template(sp, Path(settings.path).expanduser(), settings.molecule_files)
+            directory = Path(settings.path).expanduser() if settings.path is not None else None  # None: shipped copy
+            out[sp.name] = clandp_template(sp, directory, settings.molecule_files)
         else:
             from ilforge.forcefields.generic import generic_template
 

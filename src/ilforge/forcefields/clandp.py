@@ -1,12 +1,17 @@
 """CL&P / OPLS-AA parameters of a species from an fftool-format directory (il.ff + molecule files).
 
 The molecule file of a species comes from ``forcefield.molecule_files`` or the species library's
-``clandp`` field (relative to ``forcefield.path``). Its atoms are matched onto the species' atoms
-by graph isomorphism (:mod:`.matching`), so box atoms need not follow the file's order.
-Angles and proper dihedrals are generated from the bond graph; impropers are those listed in a
+``clandp`` field (relative to ``forcefield.path``, by default the CL&P copy shipped in
+``ilforge/forcefields/data/clandp``). Its atoms are matched onto the species' atoms
+by graph isomorphism (:mod:`.matching`), so box atoms need not follow the file's order; where the
+molecule's symmetry leaves the numbering open (the six F of PF6-), equivalent terminal atoms are
+ordered so that the file's geometry agrees with the packer's (:func:`.matching.align_equivalent_leaves`).
+Angles and proper dihedrals are generated from the bond graph, except that, as in fftool, an angle
+term whose value in the molecule file's geometry is more than 15° from θ0 is dropped (PF6- keeps the
+12 cis F-P-F terms at θ0 = 90°, not the 3 trans pairs at 180°). Impropers are those listed in a
 ``.zmat`` (``improper i j k l``, central atom third), or, when the file lists none, found for
 every atom with three neighbours whose types match an IMPROPER entry (as fftool does).
-Single-atom ions without a molecule file (Li+, K+, ...) use the il.ff atom named as the element.
+Single-atom ions without a molecule file (Li+) use the il.ff atom named as the element.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ilforge.chem.geometry import species_geometry
 from ilforge.chem.species import Species
 from ilforge.forcefields.clandp_reader import (
     ForceFieldDB,
@@ -27,7 +33,8 @@ from ilforge.forcefields.clandp_reader import (
     read_ff,
     read_molecule,
 )
-from ilforge.forcefields.matching import match_atoms
+from ilforge.forcefields.matching import ANGLE_TOLERANCE_DEG, align_equivalent_leaves, bond_angle_deg, match_atoms
+from ilforge.forcefields.shipped import clandp_dir
 from ilforge.forcefields.template import MoleculeTemplate
 
 log = logging.getLogger(__name__)
@@ -57,10 +64,11 @@ def molecule_file_for(species: Species, directory: Path, overrides: dict[str, st
 
 
 def clandp_template(
-    species: Species, directory: Path, overrides: dict[str, str] | None = None, ff_name: str = "il.ff"
+    species: Species, directory: Path | None = None, overrides: dict[str, str] | None = None, ff_name: str = "il.ff"
 ) -> MoleculeTemplate:
-    """Parametrise ``species`` with CL&P; raises :class:`ForceFieldError` naming missing types."""
-    directory = Path(directory)
+    """Parametrise ``species`` with CL&P from ``directory`` (default: the copy shipped with ilforge,
+    :func:`ilforge.forcefields.shipped.clandp_dir`); raises :class:`ForceFieldError` naming missing types."""
+    directory = clandp_dir() if directory is None else Path(directory)
     if not directory.is_dir():
         raise ForceFieldError(
             f"CL&P directory {directory} not found; set forcefield.path to a directory with il.ff and molecule files"
@@ -114,6 +122,11 @@ def _matched_topology(species: Species, mol: MoleculeFile, db: ForceFieldDB, whe
     atypes = [db.atoms[nm] for nm in mol.names]
     file_symbols = [element_of(a) for a in atypes]
     mapping = match_atoms(species.symbols, species.bonds, file_symbols, mol.bonds, where=where, file_types=mol.names)
+    perm = align_equivalent_leaves(
+        [mol.names[j] for j in mapping], species.bonds, np.asarray(mol.positions_A)[mapping],
+        lambda: species_geometry(species).positions, where=where,
+    )
+    mapping = [mapping[p] for p in perm]  # the one numbering shared by the packed boxes and the force field
     inv = {j: i for i, j in enumerate(mapping)}  # file index -> species index
 
     n = species.n_atoms
@@ -136,14 +149,25 @@ def _bond_terms(db: ForceFieldDB, bt: list[str], bonds_sp, errors: list[str]) ->
     return bonds
 
 
-def _angle_terms(db: ForceFieldDB, bt: list[str], nbr, errors: list[str]) -> list[tuple]:
-    """Harmonic angles ``(i, j, k, θ0 [deg], k [kJ/mol/rad²])`` for every pair of neighbours of a centre j."""
-    angles = []
+def _angle_terms(db: ForceFieldDB, bt: list[str], nbr, pos: np.ndarray, errors: list[str], where: str) -> list[tuple]:
+    """Harmonic angles ``(i, j, k, θ0 [deg], k [kJ/mol/rad²])`` for the pairs of neighbours of each centre j
+    whose angle θ_ijk in the molecule's geometry ``pos`` (Å, species order) is within
+    :data:`ANGLE_TOLERANCE_DEG` of θ0 (fftool's rule: |θ_ijk - θ0| > 15° means the term does not describe
+    that pair, e.g. a trans F-P-F pair of PF6- at 180° against θ0 = 90°)."""
+    angles, dropped = [], []
     for j in range(len(nbr)):
         for i, k in itertools.combinations(sorted(nbr[j]), 2):
             p = _collect(errors, db.angle, bt[i], bt[j], bt[k])
-            if p is not None:
-                angles.append((i, j, k, p.theta0_deg, p.k_kJ_mol_rad2))
+            if p is None:
+                continue
+            theta = bond_angle_deg(pos, i, j, k)
+            if abs(theta - p.theta0_deg) > ANGLE_TOLERANCE_DEG:
+                dropped.append(f"{bt[i]}-{bt[j]}-{bt[k]} ({theta:.0f}° vs θ0 {p.theta0_deg:g}°)")
+                continue
+            angles.append((i, j, k, p.theta0_deg, p.k_kJ_mol_rad2))
+    if dropped:
+        log.debug("%s: %d angle terms dropped, more than %g° from θ0 in the molecule's geometry: %s",
+                  where, len(dropped), ANGLE_TOLERANCE_DEG, ", ".join(dropped))
     return angles
 
 
@@ -201,7 +225,7 @@ def _template_from_file(species: Species, mol: MoleculeFile, db: ForceFieldDB) -
     bt = [a.btype for a in at]
     errors: list[str] = []
     bonds = _bond_terms(db, bt, bonds_sp, errors)
-    angles = _angle_terms(db, bt, nbr, errors)
+    angles = _angle_terms(db, bt, nbr, np.asarray(mol.positions_A)[mapping], errors, where)
     torsions = _torsion_terms(db, bt, bonds_sp, nbr, errors)
     impropers = _improper_terms(db, bt, nbr, mol, inv, errors)
     if errors:

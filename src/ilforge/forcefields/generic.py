@@ -12,7 +12,10 @@ Recipe:
   ``GetUFFBondStretchParams``) and r0 the xTB bond length;
 - angles: E = (k/2)(θ - θ0)^2 with k the UFF angle constant (the curvature at θ0 of UFF's cosine
   series) and θ0 the xTB angle. UFF's tabulated angles are wrong for hypervalent ions (PF6-
-  comes out tetrahedral), so the xTB geometry defines the minima;
+  comes out tetrahedral), so the xTB geometry defines the minima: a trans pair of an octahedral
+  or linear centre gets θ0 ≈ 180°. Equivalent terminal atoms (the six F of PF6-) are renumbered
+  so that the xTB geometry's trans pairs are the packed boxes' trans pairs
+  (:func:`.matching.align_equivalent_leaves`);
 - torsions: UFF, E = V/2 [1 - cos(n φ0) cos(n φ)] with n, φ0 from the hybridisation of the
   central atoms (sp3-sp3: n=3, φ0=180°; sp2-sp2: n=2, φ0=180°; sp2-sp3: n=6, φ0=0), V from
   ``GetUFFTorsionParams`` divided by the number of torsions about the bond, as UFF does;
@@ -37,6 +40,7 @@ import numpy as np
 from ilforge.chem.species import Species
 from ilforge.errors import require
 from ilforge.forcefields.clandp_reader import ForceFieldError
+from ilforge.forcefields.matching import align_equivalent_leaves
 from ilforge.forcefields.template import MoleculeTemplate
 from ilforge.units import KCAL_TO_KJ
 
@@ -264,6 +268,18 @@ def _uff_impropers(mol, nbr) -> list[tuple]:
     return impropers
 
 
+def _packing_order(species: Species, pos: np.ndarray, charges, where: str) -> tuple[np.ndarray, list[float]]:
+    """The xTB geometry (Å) and charges (e) with equivalent terminal atoms renumbered to agree with the
+    packed boxes' geometry (:func:`ilforge.chem.geometry.species_geometry`): a trans F-F pair of PF6- in
+    the boxes is then a trans pair here, with θ0 = 180° (never a 90° term on a 180° pair)."""
+    from ilforge.chem.geometry import species_geometry
+
+    perm = align_equivalent_leaves(
+        list(species.symbols), species.bonds, pos, lambda: species_geometry(species).positions, where=where
+    )
+    return pos[perm], [float(charges[p]) for p in perm]
+
+
 def generic_template(species: Species, method: str = "GFN2-xTB", cache_dir: Path | None = None, seed: int = 0) -> MoleculeTemplate:
     """Parametrise ``species`` with UFF force constants and LJ, xTB geometry and charges."""
     from rdkit import RDLogger
@@ -271,8 +287,8 @@ def generic_template(species: Species, method: str = "GFN2-xTB", cache_dir: Path
     RDLogger.DisableLog("rdApp.*")
     mol = species.rdkit_mol()
     xtb = xtb_isolated(species, method, cache_dir, seed)
-    pos = np.asarray(xtb["positions_A"], dtype=float)
     where = f"species {species.name} (generic force field)"
+    pos, charges = _packing_order(species, np.asarray(xtb["positions_A"], dtype=float), xtb["charges_e"], where)
     sigma, eps, types = _uff_nonbonded(mol, where)
     nbr, bonds = _uff_bonds(mol, species, pos, types, where)
     angles = _uff_angles(mol, nbr, pos, types, where)
@@ -284,7 +300,7 @@ def generic_template(species: Species, method: str = "GFN2-xTB", cache_dir: Path
         symbols=list(species.symbols),
         types=types,
         masses_amu=[a.GetMass() for a in mol.GetAtoms()],
-        charges_e=[float(q) for q in xtb["charges_e"]],
+        charges_e=charges,
         sigma_A=sigma,
         epsilon_kJ_mol=eps,
         bonds=bonds,

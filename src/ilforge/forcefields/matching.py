@@ -5,11 +5,20 @@ Both are molecular graphs: nodes are atoms labelled by element, edges are covale
 gives ``mapping[i_species] = i_file``. Where the molecule has symmetry any isomorphism is
 valid because symmetry-equivalent atoms carry the same force-field type in the file; the
 mapping is checked for that and an error is raised if two isomorphisms give different types.
+
+Symmetry leaves one choice open that matters: which of a centre's equivalent terminal atoms sit
+*trans* or *cis* (PF6-). :func:`align_equivalent_leaves` settles it so that the force field's
+geometry and the packer's (:func:`ilforge.chem.geometry.species_geometry`) agree atom by atom, and
+the angle terms chosen on one (:data:`ANGLE_TOLERANCE_DEG`, fftool's rule) fit the other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from ilforge.errors import require
 from ilforge.forcefields.clandp_reader import ForceFieldError
@@ -102,3 +111,96 @@ def match_atoms(
             f"connectivity; check the SMILES and the file"
         )
     return first
+
+
+#: fftool's rule: an angle term whose value in the molecule's equilibrium geometry is farther than this
+#: from the force field's θ0 is dropped (e.g. the three trans F-P-F pairs of PF6-, at 180° for θ0 = 90°)
+ANGLE_TOLERANCE_DEG = 15.0
+#: largest number of orderings of a centre's interchangeable leaves searched exhaustively (6! = 720)
+_MAX_ORDERINGS = 5040
+
+
+def bond_angle_deg(positions_A, i: int, j: int, k: int) -> float:
+    """Angle i-j-k (degrees, 0-180) at atom j of ``positions_A`` (Å, shape (n, 3))."""
+    u = np.asarray(positions_A[i], dtype=float) - positions_A[j]
+    v = np.asarray(positions_A[k], dtype=float) - positions_A[j]
+    c = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
+
+
+def _neighbours(n: int, bonds: Sequence[tuple[int, int]]) -> list[list[int]]:
+    nbr: list[list[int]] = [[] for _ in range(n)]
+    for i, j in bonds:
+        nbr[int(i)].append(int(j))
+        nbr[int(j)].append(int(i))
+    return nbr
+
+
+def _leaf_groups(c: int, nbr: list[list[int]], labels: Sequence[str]) -> list[list[int]]:
+    """Groups (size >= 2) of the terminal neighbours of ``c`` with equal labels: swapping two atoms of a
+    group is a graph automorphism that keeps every force-field type, so any order of them is valid."""
+    groups: dict[str, list[int]] = {}
+    for a in nbr[c]:
+        if len(nbr[a]) == 1:
+            groups.setdefault(labels[a], []).append(a)
+    return [g for g in groups.values() if len(g) >= 2]
+
+
+def _angle_spread(c: int, nbr: list[list[int]], pos) -> float:
+    """max - min of the angles a-c-b over the neighbour pairs of ``c`` (degrees; 0 with < 3 neighbours)."""
+    ang = [bond_angle_deg(pos, a, c, b) for a, b in itertools.combinations(nbr[c], 2)]
+    return max(ang) - min(ang) if len(ang) > 1 else 0.0
+
+
+def _best_leaf_order(c: int, nbr: list[list[int]], groups: list[list[int]], pos, ref) -> dict[int, int]:
+    """Assignment {atom a: atom whose position it takes} of the leaves of ``groups`` (all on centre ``c``)
+    minimising Σ_pairs (θ_ref(a, c, b) - θ(σ(a), c, σ(b)))² over the neighbour pairs of ``c``."""
+    ns = nbr[c]
+    th = {(a, b): bond_angle_deg(pos, a, c, b) for a in ns for b in ns if a != b}
+    pairs = [(a, b, bond_angle_deg(ref, a, c, b)) for a, b in itertools.combinations(ns, 2)]
+    best, best_cost = {a: a for a in ns}, float("inf")
+    for choice in itertools.product(*[itertools.permutations(g) for g in groups]):
+        sigma = {a: a for a in ns}
+        for g, p in zip(groups, choice):
+            sigma.update(zip(g, p))
+        cost = sum((t - th[sigma[a], sigma[b]]) ** 2 for a, b, t in pairs)
+        if cost < best_cost - 1e-9:
+            best, best_cost = sigma, cost
+    return best
+
+
+def align_equivalent_leaves(
+    labels: Sequence[str],
+    bonds: Sequence[tuple[int, int]],
+    positions_A,
+    reference_A: Callable[[], np.ndarray],
+    where: str = "molecule",
+) -> list[int]:
+    """Order of a force field's atoms that makes its geometry agree with the packer's, atom by atom.
+
+    A graph isomorphism fixes atoms only up to the molecule's symmetry: the six F of PF6- (all type FP)
+    can be numbered in 720 ways, and which F pairs are *trans* (180°) depends on that choice. The boxes
+    are packed from :func:`ilforge.chem.geometry.species_geometry` (``reference_A()``, species order),
+    so at every centre whose angles spread over more than :data:`ANGLE_TOLERANCE_DEG` and which holds
+    interchangeable terminal atoms (same label), those atoms are reordered to minimise
+    Σ (θ_ref - θ)² over the centre's angles. ``reference_A`` is called only when such a centre exists.
+
+    Returns ``perm``: the atom ``i`` of the aligned molecule is atom ``perm[i]`` of ``positions_A``
+    (labels, bonds and all parameters are unchanged by construction).
+    """
+    n = len(labels)
+    perm = list(range(n))
+    nbr = _neighbours(n, bonds)
+    groups_at = [_leaf_groups(c, nbr, labels) for c in range(n)]
+    todo = [(c, g) for c, g in enumerate(groups_at) if g and _angle_spread(c, nbr, positions_A) > ANGLE_TOLERANCE_DEG]
+    if not todo:
+        return perm
+    ref = np.asarray(reference_A(), dtype=float)
+    for c, groups in todo:
+        if math.prod(math.factorial(len(g)) for g in groups) > _MAX_ORDERINGS:
+            raise ForceFieldError(
+                f"{where}: atom {c} has too many interchangeable neighbours to align with the packed geometry"
+            )
+        for a, src in _best_leaf_order(c, nbr, groups, positions_A, ref).items():
+            perm[a] = src
+    return perm

@@ -11,14 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field
 class ForceFieldSettings(BaseModel):
     """Which classical force field describes the species.
 
-    ``clandp``: CL&P/OPLS-AA parameters from an fftool-format directory (il.ff + molecule files);
+    ``clandp``: CL&P/OPLS-AA parameters from an fftool-format directory (il.ff + molecule files; by
+    default the copy shipped with ilforge);
     ``generic``: UFF bonded terms and LJ from RDKit with xTB-optimised geometry and charges, for any SMILES.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["clandp", "generic"] = "generic"
-    path: Path | None = Field(None, description="directory with il.ff and molecule files (.zmat/.xyz) for type clandp")
+    path: Path | None = Field(
+        None,
+        description="directory with il.ff and molecule files (.zmat/.xyz) for type clandp; "
+        "default: the CL&P copy shipped with ilforge",
+    )
     molecule_files: dict[str, str] = Field(
         default_factory=dict, description="species name -> molecule file in `path`, overriding the species library"
     )
