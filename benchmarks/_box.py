@@ -13,11 +13,10 @@ from ilforge import keys, units
 
 
 def default_clandp() -> Path:
-    """``$ILFORGE_SHARED_DATA/clandp``, else ``<repo>/../shared/data/clandp`` (as tests/conftest.py)."""
-    import os
+    """The CL&P database shipped with ilforge (:func:`ilforge.forcefields.shipped.clandp_dir`)."""
+    from ilforge.forcefields.shipped import clandp_dir
 
-    base = Path(os.environ.get("ILFORGE_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
-    return base / "clandp"
+    return clandp_dir()
 
 
 def packmol_box(templates: dict, counts: dict[str, int], density_g_cm3: float, seed: int = 0) -> Atoms:
