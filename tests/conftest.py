@@ -41,3 +41,17 @@ def water_models() -> Path:
 def experiment_data() -> Path:
     """The experimental data shipped in the package (``ilforge/experiment/data``)."""
     return _package_dir("ilforge.experiment", "data")
+
+
+@pytest.fixture
+def xray_sq_litfsi() -> Path:
+    """The measured X-ray S(q) of 21 m LiTFSI(aq). Not shipped in the package (it comes from a
+    GPL-licensed repository): read from ``../shared/data/experiment`` (or ``ILFORGE_SHARED_DATA``), skipped
+    when absent."""
+    import os
+
+    root = Path(os.environ.get("ILFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    path = root / "experiment" / "xray_sq_litfsi_21m.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} not found (licence-restricted data, not shipped)")
+    return path
