@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,14 +45,15 @@ def experiment_data() -> Path:
 
 
 @pytest.fixture
-def xray_sq_litfsi() -> Path:
-    """The measured X-ray S(q) of 21 m LiTFSI(aq). Not shipped in the package (it comes from a
-    GPL-licensed repository): read from ``../shared/data/experiment`` (or ``ILFORGE_SHARED_DATA``), skipped
-    when absent."""
-    import os
-
-    root = Path(os.environ.get("ILFORGE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-    path = root / "experiment" / "xray_sq_litfsi_21m.txt"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (licence-restricted data, not shipped)")
+def sq_file(tmp_path) -> Path:
+    """An S(q) file shaped like a measured X-ray structure factor of a concentrated electrolyte: q from
+    0.205 to 11.5 1/Å (300 points), S(q) = 1 + a damped oscillation with a strong first peak near
+    2 1/Å; written with a comment line, out of order and with one duplicated q, as real files come.
+    (The measured 21 m LiTFSI(aq) curve comes from a GPL-licensed repository and is not shipped.)"""
+    q = np.linspace(0.205, 11.5, 300)
+    s = 1.0 + 0.8 * np.exp(-0.25 * q) * np.sin(3.1 * q - 1.2) / np.maximum(q, 0.5) * 2.0
+    rows = np.column_stack([q, s])
+    rows = np.vstack([rows[150:], rows[:150], rows[10:11]])  # out of order, q[10] twice
+    path = tmp_path / "sq_measured_like.txt"
+    np.savetxt(path, rows, header="q (1/A)  S(q)")
     return path

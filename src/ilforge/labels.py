@@ -24,6 +24,17 @@ class LabelError(IlforgeError):
         self.retryable = retryable
 
 
+def voigt(stress) -> np.ndarray:
+    """A stress as Voigt 6 (xx, yy, zz, yz, xz, xy) from Voigt 6 or a 3×3 matrix."""
+    s = np.asarray(stress, dtype=float)
+    if s.shape == (3, 3):
+        return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+    if s.size == 9:
+        return voigt(s.reshape(3, 3))
+    return s.reshape(6)
+
+
+
 @dataclass
 class Labels:
     """Reference labels of one frame.
@@ -42,9 +53,7 @@ class Labels:
         self.forces = np.asarray(self.forces, dtype=float)
         if self.stress is not None:
             s = np.asarray(self.stress, dtype=float)
-            if s.shape == (3, 3):
-                s = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
-            self.stress = s
+            self.stress = voigt(s) if s.shape == (3, 3) else s
         if not np.isfinite(self.energy) or not np.all(np.isfinite(self.forces)):
             raise LabelError("non-finite energy or forces", retryable=False)
 

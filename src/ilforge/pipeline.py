@@ -17,12 +17,12 @@ import hashlib
 import importlib
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ilforge.errors import IlforgeError
+from ilforge.jsonio import write_json_atomic
 from ilforge.project import Project
 
 log = logging.getLogger(__name__)
@@ -103,10 +103,7 @@ def load_state(project: Project) -> dict[str, StageState]:
 
 
 def save_state(project: Project, state: dict[str, StageState]) -> None:
-    path = project.state_file
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({k: v.__dict__ for k, v in state.items()}, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json_atomic(project.state_file, {k: v.__dict__ for k, v in state.items()}, indent=2)
 
 
 def _check_names(stages: list[Stage], names: set[str]) -> None:

@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 from ilforge.errors import IlforgeError
+from ilforge.jsonio import write_json_atomic
 
 RECIPE_COPY = "recipe.yaml"
 STATE_FILE = "pipeline.json"
@@ -56,28 +56,6 @@ def parse_state_name(stem: str) -> tuple[str, float] | None:
         return None
 
 
-def write_json_atomic(path: Path, doc) -> Path:
-    """Write ``doc`` as JSON through a temporary file and a rename (a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=_jsonable))
-    os.replace(tmp, path)
-    return path
-
-
-def _jsonable(obj):
-    import numpy as np
-
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    return str(obj)
-
-
 class Project:
     """A work directory (see the module docstring). Paths are returned, folders are not created
     unless the method says so (``*_dir`` methods create theirs)."""
@@ -87,9 +65,6 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
-
-    def __fspath__(self) -> str:
-        return str(self.root)
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -239,9 +214,6 @@ class Project:
         """``results/<name>.png``."""
         return self.root / "results" / f"{name}.png"
 
-    def figures(self, pattern: str = "*") -> list[Path]:
-        return sorted((self.root / "results").glob(f"{pattern}.png"))
-
     def results_names(self, prefix: str) -> list[str]:
         """Names of the results files starting with ``prefix`` (``analysis_`` -> ``analysis_neat``, ...)."""
         return sorted(p.stem for p in (self.root / "results").glob(f"{prefix}*.json"))
@@ -261,6 +233,10 @@ class Project:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise IlforgeError(f"{path} is corrupt ({exc}); delete it and rerun the stage that writes it") from None
 
+
+#: cache kind (``cache/<kind>``) of the generic force field's parameters: written by the sampler,
+#: read by the classical labeler
+GENERIC_FF_CACHE = "generic_ff"
 
 # result names (results/<name>.json): one place for each
 PLAN = "plan"

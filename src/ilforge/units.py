@@ -42,6 +42,8 @@ BAR_TO_MPA = 0.1
 ELEMENTARY_CHARGE_C = _u._e
 #: 1 amu/Å^3 in g/cm^3  (1 amu = 1/N_A g; 1 Å^3 = 1e-24 cm^3)
 AMU_A3_TO_G_CM3 = 1.0 / (AVOGADRO * 1e-24)
+#: 1 g/cm^3 in kg/m^3 (:func:`kg_m3_to_g_cm3` divides by it)
+G_CM3_TO_KG_M3 = 1000.0
 #: 1 Å^2/ps in m^2/s
 A2_PS_TO_M2_S = 1e-20 / 1e-12
 
@@ -58,17 +60,17 @@ def volume_A3_for_density(total_mass_amu: float, density_g_cm3_: float) -> float
 
 def kg_m3_to_g_cm3(value: float) -> float:
     """kg/m³ → g/cm³."""
-    return value * 1e-3
+    return value / G_CM3_TO_KG_M3
 
 
 def ev_per_a3_to_gpa(value: float) -> float:
     """Stress or pressure, eV/Å³ → GPa."""
     return value / GPA
 
+
+# --- plain factors between SI-prefixed units --------------------------------------------------
 #: 1 eV in meV (error metrics are reported in meV/atom, meV/Å, meV/Å³)
 EV_TO_MEV = 1000.0
-
-# --- added for md/, analysis/, experiment/ (issue 11) ---------------------------------------
 #: 1 ps in fs (time-unit names: ``x_ps * PS_TO_FS`` is in fs)
 PS_TO_FS = 1000.0
 #: 1 fs in ps
@@ -77,8 +79,6 @@ FS_TO_PS = 1.0 / PS_TO_FS
 A_TO_M = 1e-10
 #: 1 Å^3 in m^3
 A3_TO_M3 = 1e-30
-#: 1 g/cm^3 in kg/m^3 (divide a kg/m^3 value by it for g/cm^3)
-G_CM3_TO_KG_M3 = 1000.0
 #: 1 /MPa in 1/GPa (compressibilities)
 PER_MPA_TO_PER_GPA = 1e3
 #: Boltzmann constant, J/K (k_B in eV/K times the elementary charge in C)

@@ -23,7 +23,7 @@ from ilforge.models.committee import Committee, ModelCalculatorFactory  # noqa: 
 from ilforge.models.mace_finetune import finetune  # noqa: E402
 from ilforge.models.mace_settings import MaceSettings as TrainingSettings  # noqa: E402
 from ilforge.models.registry import get_backend  # noqa: E402
-from ilforge.models.train_task import threads_per_worker  # noqa: E402
+from ilforge.engine.local import threads_per_worker  # noqa: E402
 from ilforge.models.training import train_committee  # noqa: E402
 from ilforge.project import Project  # noqa: E402
 

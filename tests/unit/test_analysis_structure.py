@@ -31,8 +31,8 @@ def test_faber_ziman_reduces_to_the_partial_when_all_partials_are_equal():
     np.testing.assert_allclose(s, partial_sq(r, g, q, 0.05, 10.0), rtol=1e-10)
 
 
-def test_experimental_sq_file_and_r_factor(xray_sq_litfsi):
-    q, s = read_sq(xray_sq_litfsi)
+def test_experimental_sq_file_and_r_factor(sq_file):
+    q, s = read_sq(sq_file)
     assert np.all(np.diff(q) > 0) and 0.2 < q[0] < 0.21 and q[-1] > 11
     assert r_factor(s, s) == 0.0
     assert r_factor(s * 1.1, s) == pytest.approx(0.1)
@@ -102,14 +102,14 @@ def test_driver_fits_density_vs_temperature_and_tait(tmp_path):
     assert tait["kappa_T_GPa-1"] == pytest.approx(0.0894 / 200.1 * 1e3, rel=1e-3)
 
 
-def test_driver_sq_with_r_factor_against_experiment(xray_sq_litfsi, tmp_path):
+def test_driver_sq_with_r_factor_against_experiment(sq_file, tmp_path):
     from ilforge.analysis.driver import analyze_trajectory
 
     rng = np.random.default_rng(1)
     F, N, L = 10, 60, 14.0
     traj = Trajectory(positions=rng.random((F, N, 3)) * L, cells=np.eye(3) * L, time_ps=np.arange(F) * 0.1,
                       numbers=[3] * 20 + [8] * 20 + [1] * 20, masses=np.ones(N))
-    st = AnalysisSettings(properties=["sq"], n_blocks=2, sq_experiment=str(xray_sq_litfsi))
+    st = AnalysisSettings(properties=["sq"], n_blocks=2, sq_experiment=str(sq_file))
     out = analyze_trajectory(traj, st)["sq"]
     assert len(out["S_on_exp_grid"]) == len(out["q_exp_A"]) > 250
     # a random (ideal-gas) configuration has S(q) ~ 1; the measured liquid oscillates around 1 with a strong peak

@@ -1,4 +1,4 @@
-"""Perturbations (rattle, volume scan) and molecule unwrapping used by the sampler."""
+"""Perturbations (rattle, volume scan) and molecule unwrapping."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.sample.md import make_molecules_whole
-from ilforge.sample.perturb import rattle, volume_scan
+from ilforge.reference import strategies
 
 
 def _two_dimers() -> Atoms:
@@ -20,7 +20,7 @@ def _two_dimers() -> Atoms:
 
 def test_volume_scan_scales_volume_and_keeps_molecules_rigid():
     at = _two_dimers()
-    out = volume_scan(at, 4.0)
+    (out,) = strategies.volume_scan(at, [4.0])
     assert out.get_volume() == pytest.approx(1.04 * at.get_volume())
     assert out.get_distance(0, 1) == pytest.approx(0.74) and out.get_distance(2, 3) == pytest.approx(1.4)
     com_in = at[2:].get_center_of_mass()
@@ -31,7 +31,7 @@ def test_volume_scan_scales_volume_and_keeps_molecules_rigid():
 
 def test_rattle_is_seeded_and_has_the_requested_spread():
     at = Atoms("H" * 2000, positions=np.zeros((2000, 3)), cell=[10, 10, 10], pbc=True)
-    a, b, c = rattle(at, 0.05, 1), rattle(at, 0.05, 1), rattle(at, 0.05, 2)
+    (a,), (b,), (c,) = (strategies.rattle(at, 1, 0.05, seed) for seed in (1, 1, 2))
     assert np.array_equal(a.positions, b.positions) and not np.array_equal(a.positions, c.positions)
     assert np.std(a.positions) == pytest.approx(0.05, rel=0.05)
     assert a.info[keys.CONFIG_TYPE] == keys.CT_RATTLE

@@ -220,7 +220,8 @@ def test_state_points_run_as_file_tasks_in_a_process_pool(tmp_path):
     from ilforge.engine.task import read_task_json
     from ilforge.md.calculators import NamedCalculator
     from ilforge.md.runner import state_points
-    from ilforge.md.state_points import md_executor, run_state_points
+    from ilforge.engine.local import local_executor
+    from ilforge.md.state_points import run_state_points
 
     rng = np.random.default_rng(0)
     grid = np.array([[i, j, k] for i in range(3) for j in range(3) for k in range(3)], float) * 3.6
@@ -231,7 +232,7 @@ def test_state_points_run_as_file_tasks_in_a_process_pool(tmp_path):
     points = state_points(s, [80.0, 120.0])
     dirs = [tmp_path / "md" / p.label for p in points]
     seen = []
-    with md_executor(2, cores=2) as ex:
+    with local_executor(2, cores=2) as ex:
         res = run_state_points(tmp_path / "ar.extxyz", NamedCalculator("lj").to_dict(), s, dirs, points, executor=ex,
                                on_done=seen.append, seeds=[11, 12])
     assert [r.status for r in res] == ["completed", "completed"]

@@ -40,7 +40,7 @@ def test_planner_verdicts_li_emim_pf6(examples):
 
 
 def test_training_workers_share_the_cores():
-    from ilforge.models.train_task import threads_per_worker
+    from ilforge.engine.local import threads_per_worker
 
     assert threads_per_worker(2, cores=2) == 1
     assert threads_per_worker(2, cores=16) == 8

@@ -38,22 +38,6 @@ def test_rattle_is_seeded_and_gaussian():
     assert keys.FRAME_HASH not in a[0].info  # a child is a new frame
 
 
-def test_strategies_use_the_samplers_geometry():
-    """One implementation: the strategies' rattles and volume scans are sample.perturb's geometry."""
-    from ilforge.sample import perturb
-
-    w = _two_waters()
-    kids = strategies.rattle(w, 2, 0.07, seed=5)
-    rng = np.random.default_rng(5)
-    for kid in kids:
-        np.testing.assert_array_equal(kid.positions, perturb.rattle(w, 0.07, rng).positions)
-    for p in (-4.0, 3.0):
-        (kid,) = strategies.volume_scan(w, [p])
-        ref = perturb.volume_scan(w, p)
-        np.testing.assert_array_equal(kid.positions, ref.positions)
-        np.testing.assert_array_equal(kid.cell[:], ref.cell[:])
-
-
 def test_volume_scan_keeps_molecules_rigid():
     w = _two_waters()
     (big,) = strategies.volume_scan(w, [10.0])

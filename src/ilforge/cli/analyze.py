@@ -93,7 +93,7 @@ def _print_run(r: dict) -> None:
 
 def run(args) -> int:
     from ilforge.analysis.driver import analyze_runs
-    from ilforge.project import write_json_atomic
+    from ilforge.jsonio import write_json_atomic
 
     doc = analyze_runs(args.runs, _settings(args), system=args.system)
     write_json_atomic(args.out, doc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ilforge.cli._training_args import add_training_overrides, training_overrides
 

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 
-from ilforge.engine.base import Executor
+from ilforge.engine.base import Executor, InlineExecutor
 from ilforge.engine.threads import THREAD_VARS, apply_thread_env, thread_env
 
 log = logging.getLogger(__name__)
@@ -104,3 +104,19 @@ class LocalPool(Executor):
             self._pool = None
         self._restore_env()
 
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Threads of each of ``workers`` processes so that together they fill ``cores`` (default: the
+    cores this process may run on), never fewer than one."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, workers))
+
+
+def local_executor(workers: int = 1, cores: int | None = None) -> Executor:
+    """``workers`` spawned processes with :func:`threads_per_worker` threads each, or, for one worker,
+    the :class:`~ilforge.engine.base.InlineExecutor` (tasks run in this process)."""
+    if workers <= 1:
+        return InlineExecutor()
+    return LocalPool(workers, threads_per_worker=threads_per_worker(workers, cores))

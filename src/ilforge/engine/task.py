@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ilforge.jsonio import write_json_atomic
+
 TASK_JSON = "task.json"
 RESULT_JSON = "result.json"
 LOG = "task.log"
@@ -60,12 +62,7 @@ def python_task(directory: str | Path, module: str, python: str | None = None) -
 
 def write_task_json(directory: str | Path, doc: dict) -> Path:
     """Write the task's settings (``DIR/task.json``), creating the directory."""
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
-    tmp = d / (TASK_JSON + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, d / TASK_JSON)
-    return d / TASK_JSON
+    return write_json_atomic(Path(directory) / TASK_JSON, doc)
 
 
 def read_task_json(directory: str | Path) -> dict:
@@ -74,11 +71,7 @@ def read_task_json(directory: str | Path) -> dict:
 
 def write_result_json(directory: str | Path, doc: dict) -> Path:
     """Write the task's result (``DIR/result.json``) atomically; written last, it marks the task done."""
-    d = Path(directory)
-    tmp = d / (RESULT_JSON + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=float))
-    os.replace(tmp, d / RESULT_JSON)
-    return d / RESULT_JSON
+    return write_json_atomic(Path(directory) / RESULT_JSON, doc)
 
 
 def read_result_json(directory: str | Path) -> dict | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from ilforge.errors import IlforgeError
-from ilforge.units import G_CM3_TO_KG_M3
+from ilforge.units import G_CM3_TO_KG_M3, kg_m3_to_g_cm3
 
 # ILThermo "0.1 MPa" data are stored as P = 1 bar
 
@@ -45,8 +45,8 @@ def _r(system, prop, value, T=None, P=None, unc=None, citation="", status="", no
 
 
 def _g_cm3(kg_m3):
-    """kg/m³ → g/cm³ (None stays None)."""
-    return None if kg_m3 is None else kg_m3 / G_CM3_TO_KG_M3
+    """:func:`ilforge.units.kg_m3_to_g_cm3`, None staying None."""
+    return None if kg_m3 is None else kg_m3_to_g_cm3(kg_m3)
 
 
 def _density_dict(sysname: str, dens: dict) -> list[dict]:
@@ -152,7 +152,7 @@ def build_reference(source) -> dict:
     for sysname, d in src["systems"].items():
         for part in (_density_records, _compressibility_records, _transport_records, _structure_records):
             recs += part(sysname, d)
-    meta = {"built_from": "il_reference_data.yaml (ilforge shared data)", "status_legend": src.get("meta", {}).get("status_legend", {}),
+    meta = {"built_from": "il_reference_data.yaml (shipped beside it)", "status_legend": src.get("meta", {}).get("status_legend", {}),
             "note": src.get("meta", {}).get("note", "")}
     return {"meta": meta, "records": recs}
 

@@ -31,9 +31,6 @@ from ilforge.md.result import HIGH_SPREAD_FRAMES
 
 log = logging.getLogger(__name__)
 
-# committee results in ``atoms.calc.results`` (see ilforge.models.committee)
-FORCES_STD, MAX_FORCE_STD, ENERGIES = keys.FORCES_STD, keys.MAX_FORCE_STD, keys.ENERGIES
-
 
 @dataclass
 class Problem:
@@ -303,12 +300,12 @@ class CommitteeSpreadMonitor(Monitor):
     @staticmethod
     def spread(atoms) -> float | None:
         res = atoms.calc.results if atoms.calc is not None else {}
-        energies = res.get(ENERGIES)
+        energies = res.get(keys.ENERGIES)
         if energies is not None and np.size(energies) < 2:
             return None  # a committee of one: no spread
-        if res.get(MAX_FORCE_STD) is not None:
-            return float(res[MAX_FORCE_STD])
-        fstd = res.get(FORCES_STD)
+        if res.get(keys.MAX_FORCE_STD) is not None:
+            return float(res[keys.MAX_FORCE_STD])
+        fstd = res.get(keys.FORCES_STD)
         if fstd is None or np.asarray(fstd).ndim != 2:
             return None
         return float(np.linalg.norm(np.asarray(fstd), axis=1).max())

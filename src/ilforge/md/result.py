@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ilforge.errors import IlforgeError
+from ilforge.jsonio import write_json_atomic
 
 RUN_JSON = "run.json"
 CHECKPOINT = "checkpoint.extxyz"
@@ -73,11 +74,7 @@ class MDResult:
 
     def save(self, run_dir: str | Path | None = None) -> Path:
         """Write ``run.json`` (atomically) in ``run_dir`` (default ``outdir``)."""
-        path = Path(run_dir or self.outdir) / RUN_JSON
-        tmp = path.with_name(RUN_JSON + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1, default=float))
-        tmp.replace(path)
-        return path
+        return write_json_atomic(Path(run_dir or self.outdir) / RUN_JSON, self.to_dict())
 
     @classmethod
     def from_dict(cls, doc: dict) -> "MDResult":

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ilforge import keys
+from ilforge.engine.local import local_executor
 from ilforge.errors import IlforgeError
 from ilforge.md.calculators import NAMES, NamedCalculator
 from ilforge.md.result import MDResult
 from ilforge.md.runner import StatePoint, state_points
 from ilforge.md.settings import MDSettings
-from ilforge.md.state_points import md_executor, run_tasks, write_state_point_task
+from ilforge.md.state_points import run_state_points, run_tasks, write_state_point_task
 from ilforge.project import MD, Project
 from ilforge.seeds import derive_seed
 
@@ -94,7 +95,7 @@ def model_calculator(model: str | None, project: Project | None, recipe, setting
 
     name = model
     if name is None and recipe is not None:
-        name = getattr(recipe.training, "model_name", "mlip")
+        name = recipe.training.model_name
     if name in NAMES:
         return NamedCalculator(name).to_dict()
     if name and Path(name).is_dir():
@@ -127,15 +128,21 @@ def run_md(project: Project, recipe, *, model_name: str | None = None, compositi
     once (local processes); ``on_done(composition_id, MDResult)`` and ``progress(n_done, n_total)``
     as each finishes.
     """
+    from ase.io import read
+
     settings = md_settings(recipe, overrides)
     calc = model_calculator(model_name, project, recipe, settings)
-    tasks, cids = [], []
+    tasks, cids, starts = [], [], {}
     for comp in md_compositions(recipe, compositions):
         for p in _points(settings, recipe):
             box = md_start(project, recipe, comp.id, p.temperature_K)
             if not box.is_file():
                 raise IlforgeError(f"no starting structure for {comp.id} at {p.temperature_K:g} K ({box}); run `ilforge build` first")
-            tasks.append(_task(project.md_run(comp.id, p.label), box, calc, settings, p, _seed(settings, recipe, comp.id, p), restart))
+            if box not in starts:
+                starts[box] = read(box)
+            atoms = starts[box]
+            tasks.append(write_state_point_task(project.md_run(comp.id, p.label), atoms, calc, settings, p,
+                                                _seed(settings, recipe, comp.id, p), restart))
             cids.append(comp.id)
     n_done = []
 
@@ -146,7 +153,7 @@ def run_md(project: Project, recipe, *, model_name: str | None = None, compositi
         if progress is not None:
             progress(len(n_done), len(tasks))
 
-    with md_executor(workers) as ex:
+    with local_executor(workers) as ex:
         results = run_tasks(tasks, ex, done)
     out = MDStageResult(list(zip(cids, results)))
     project.write_results(MD, out.rows())
@@ -163,13 +170,8 @@ def run_md_on_box(box, out, recipe=None, *, model_name: str | None = None, proje
     settings = md_settings(recipe, overrides)
     calc = model_calculator(model_name, project, recipe, settings)
     points = _points(settings, recipe)
-    tasks = [_task(Path(out) / p.label, box, calc, settings, p, _seed(settings, recipe, box.stem, p), restart) for p in points]
-    with md_executor(workers) as ex:
-        results = run_tasks(tasks, ex, None if on_done is None else (lambda i, r: on_done(box.stem, r)))
+    with local_executor(workers) as ex:
+        results = run_state_points(box, calc, settings, [Path(out) / p.label for p in points], points, ex,
+                                   None if on_done is None else (lambda r: on_done(box.stem, r)), restart,
+                                   [_seed(settings, recipe, box.stem, p) for p in points])
     return MDStageResult([(box.stem, r) for r in results])
-
-
-def _task(run_dir: Path, box: Path, calc: dict, settings: MDSettings, point: StatePoint, seed: int, restart: bool):
-    from ase.io import read
-
-    return write_state_point_task(run_dir, read(box), calc, settings, point, seed, restart)

@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 TASK_MODULE = "ilforge.md.state_point_task"
 
 
-def md_executor(workers: int = 1, cores: int | None = None) -> Executor:
-    """A local pool of ``workers`` processes with ``cores // workers`` threads each, or the inline
-    executor for one worker."""
-    if workers <= 1:
-        return InlineExecutor()
-    from ilforge.engine.local import LocalPool
-
-    if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return LocalPool(workers, threads_per_worker=max(1, cores // workers))
-
-
 def write_state_point_task(run_dir, atoms, calculator: dict, settings: MDSettings, point: StatePoint, seed: int,
                            restart: bool = True, python: str | None = None) -> FileTask:
     """Write ``start.extxyz`` and ``task.json`` into ``run_dir``; the task that runs them."""

@@ -19,6 +19,7 @@ import numpy as np
 from ase import Atoms
 
 from ilforge.errors import IlforgeError
+from ilforge.jsonio import write_json_atomic
 from ilforge.store.hashing import frame_hash
 
 MODEL_JSON = "model.json"
@@ -76,10 +77,7 @@ class ModelArtifact:
         return json.loads(path.read_text()) if path.is_file() else None
 
     def save(self) -> Path:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / MODEL_JSON
-        path.write_text(json.dumps(self.info, indent=2, sort_keys=True, default=_jsonable))
-        return path
+        return write_json_atomic(self.directory / MODEL_JSON, self.info, indent=2, sort_keys=True)
 
     @classmethod
     def load(cls, directory: str | Path) -> "ModelArtifact":
@@ -99,9 +97,7 @@ def write_training_curve(model_dir: str | Path, rows: list[dict]) -> Path:
     rows = sorted(rows, key=lambda r: r["epochs"])
     doc = {k: [_finite_or_none(r.get(k)) for r in rows] for k in CURVE_KEYS}
     doc["epochs"] = [int(r["epochs"]) for r in rows]
-    path = Path(model_dir) / TRAINING_CURVE_JSON
-    path.write_text(json.dumps(doc, indent=1))
-    return path
+    return write_json_atomic(Path(model_dir) / TRAINING_CURVE_JSON, doc)
 
 
 def _finite_or_none(value):
@@ -109,13 +105,3 @@ def _finite_or_none(value):
         return None
     value = float(value)
     return value if np.isfinite(value) else None
-
-
-def _jsonable(obj):
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj)}")

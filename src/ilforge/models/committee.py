@@ -133,6 +133,14 @@ def _model(entry: str) -> ModelArtifact | Path:
     return path
 
 
+def per_frame_statistics(per_member: list[list[dict]]) -> list[dict]:
+    """:func:`committee_statistics` of every frame from the members' predictions
+    ``[member][frame] -> {energy, forces, stress}``."""
+    return [committee_statistics([p[i]["energy"] for p in per_member], [p[i]["forces"] for p in per_member],
+                                 [p[i]["stress"] for p in per_member])
+            for i in range(len(per_member[0]))]
+
+
 class Committee:
     """The members of ``models/<name>/`` (one model or several); owns the committee mean and spread."""
 
@@ -187,11 +195,7 @@ class Committee:
 
     def predict(self, frames: list[Atoms], device: str = "cpu", batch_size: int = 16) -> list[dict]:
         """Per frame :func:`committee_statistics` of the members' predictions."""
-        per = self.member_predictions(frames, device, batch_size)
-        return [
-            committee_statistics([p[i]["energy"] for p in per], [p[i]["forces"] for p in per], [p[i]["stress"] for p in per])
-            for i in range(len(frames))
-        ]
+        return per_frame_statistics(self.member_predictions(frames, device, batch_size))
 
     def calculator_factory(self, device: str = "cpu", dtype: str = "float64") -> ModelCalculatorFactory:
         """The MD calculator of this committee (see :class:`ModelCalculatorFactory`)."""

@@ -23,6 +23,7 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.errors import IlforgeError, require
+from ilforge.labels import voigt
 from ilforge.models.artifact import ModelArtifact, frames_hash, write_training_curve
 from ilforge.models.base import Backend, check_labelled, level_of_theory
 from ilforge.models.data import ensure_validation, read_frames_file, write_frames
@@ -164,10 +165,6 @@ def _model_info(settings: MaceSettings, model_dir: Path, model_file: Path, train
     return info
 
 
-def _voigt(s) -> np.ndarray:
-    return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
-
-
 class MaceBackend(Backend):
     """MACE (mace-torch 0.3.16) as an ilforge backend."""
 
@@ -255,5 +252,5 @@ def _evaluate(model, batch, frames: list[Atoms]) -> list[dict]:
     energies = torch_tools.to_numpy(res["energy"])
     forces = np.split(torch_tools.to_numpy(res["forces"]), batch.ptr[1:].cpu().numpy(), axis=0)[:-1]
     stresses = torch_tools.to_numpy(res["stress"]) if stress else [None] * len(energies)
-    return [{"energy": float(e), "forces": np.array(f, dtype=float), "stress": None if s is None else _voigt(s)}
+    return [{"energy": float(e), "forces": np.array(f, dtype=float), "stress": None if s is None else voigt(s)}
             for e, f, s in zip(energies, forces, stresses)]

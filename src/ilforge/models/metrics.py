@@ -21,19 +21,10 @@ import numpy as np
 from ase import Atoms
 
 from ilforge import keys
+from ilforge.labels import voigt
 from ilforge.units import EV_TO_MEV
 
 GROUP_KEYS = (keys.COMPOSITION_ID, keys.TEMPERATURE_K, keys.CONFIG_TYPE)
-
-
-def voigt(stress) -> np.ndarray:
-    """A stress as Voigt 6 (xx, yy, zz, yz, xz, xy) from Voigt 6 or a 3×3 matrix."""
-    s = np.asarray(stress, dtype=float)
-    if s.shape == (3, 3):
-        return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
-    if s.size == 9:
-        return voigt(s.reshape(3, 3))
-    return s.reshape(6)
 
 
 def error_block(frames: list[Atoms], preds: list[dict]) -> dict:

@@ -23,6 +23,7 @@ from ilforge.models.registry import apply_overrides, settings_from_dict
 from ilforge.models.settings import TrainingSettings
 from ilforge.models.training import train_model
 from ilforge.project import Project
+from ilforge.reference.stage import level_of_theory as recipe_level_of_theory
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,7 @@ def training_level(project: Project, recipe=None, frames_file=None, level_of_the
     """The level of theory to train on (see the module docstring); None: the one level in the frames."""
     if level_of_theory is not None or frames_file is not None or recipe is None:
         return level_of_theory
-    from ilforge.reference.registry import make_labeler
-
-    return make_labeler(recipe.labels, recipe, project.cache_dir("generic_ff")).level_of_theory
+    return recipe_level_of_theory(project, recipe)
 
 
 def run_train(

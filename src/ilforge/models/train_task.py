@@ -9,14 +9,13 @@ its own environment) with another Python interpreter.
 Committees, the transferability study and learning curves train several independent models:
 :func:`run_training_tasks` runs them in this process (``workers=1``) or in the engine's
 :class:`~ilforge.engine.local.LocalPool` (spawned workers that share the cores, each with
-``cores // workers`` torch/OpenMP threads, and that die with their parent). Task directories live in
+``cores // workers`` torch/OpenMP threads, and that die with their parent; :func:`ilforge.engine.local.local_executor`). Task directories live in
 ``<model_dir>/_task`` and are removed once the model is trained; a failed one stays for inspection.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from ase import Atoms
 
-from ilforge.engine.base import InlineExecutor
+from ilforge.engine.local import local_executor
 from ilforge.engine.task import python_task, read_result_json, read_task_json, run_file_task, write_result_json, write_task_json
 from ilforge.errors import IlforgeError
 from ilforge.models.artifact import ModelArtifact
@@ -89,11 +88,6 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def threads_per_worker(workers: int, cores: int | None = None) -> int:
-    """Threads of each of ``workers`` training processes so that together they fill the cores."""
-    return max(1, (cores or os.cpu_count() or 1) // max(1, workers))
-
-
 def run_training_tasks(tasks: list[TrainTask], workers: int = 1, progress=None) -> list[ModelArtifact]:
     """Write ``tasks`` as files, run them (in this process, or ``workers`` spawned processes) and load
     their artifacts, in task order. A failed task is an :class:`IlforgeError` naming it and why.
@@ -101,13 +95,7 @@ def run_training_tasks(tasks: list[TrainTask], workers: int = 1, progress=None) 
     ``progress``: optional callable ``progress(i_done, n_total, model_dir)`` (the CLI shows a bar).
     """
     file_tasks = [write_training_task(t) for t in tasks]
-    workers = min(int(workers), len(tasks))
-    if workers > 1:
-        from ilforge.engine.local import LocalPool
-
-        executor = LocalPool(workers=workers, threads_per_worker=threads_per_worker(workers))
-    else:
-        executor = InlineExecutor()
+    executor = local_executor(min(int(workers), len(tasks)))
     done = [0]
 
     def on_done(i, outcome):

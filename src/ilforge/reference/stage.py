@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ilforge.engine.compute import ComputeSettings, make_executor
-from ilforge.project import LABELS, Project
+from ilforge.project import GENERIC_FF_CACHE, LABELS, Project
 from ilforge.reference.label_task import LabelerSpec
 from ilforge.reference.labelling import LabelPlan, plan_labels
 from ilforge.reference.registry import make_labeler, needs_recipe
@@ -21,10 +21,6 @@ from ilforge.reference.runner import RunSummary, run_labelling
 from ilforge.store.frames import FrameStore
 
 log = logging.getLogger(__name__)
-
-#: cache kind of the generic force field's parameters (shared with the sampler)
-GENERIC_FF_CACHE = "generic_ff"
-
 
 @dataclass
 class LabelResult:

@@ -2,10 +2,9 @@
 
 Both give the reference method configurations away from the classical force field's
 equilibrium - the papers' recipe for better training data (forces far from zero, stresses at
-compressed and expanded volumes). The geometry lives in :func:`rattled_positions` and
-:func:`scaled_geometry`; :func:`rattle` / :func:`volume_scan` wrap them into copies of a frame
-(the sampler's perturbations), and :mod:`ilforge.reference.strategies` into derived frames that
-remember their parent (the labelling strategies).
+compressed and expanded volumes). This module is the geometry (:func:`rattled_positions`,
+:func:`scaled_geometry`); :mod:`ilforge.reference.strategies` makes derived frames of it that
+remember their parent (the labelling strategies, ``labels.strategies`` in the recipe).
 """
 
 from __future__ import annotations
@@ -45,27 +44,3 @@ def scaled_geometry(atoms: Atoms, percent: float) -> tuple[np.ndarray, np.ndarra
     else:
         pos *= s
     return pos, atoms.cell[:] * s
-
-
-def rattle(atoms: Atoms, stdev_A: float, seed: int | np.random.Generator) -> Atoms:
-    """Copy of ``atoms`` with every atom displaced by an isotropic Gaussian of standard deviation
-    ``stdev_A`` (Å); ``seed`` is an int or a numpy Generator. Info: config_type ``rattle``,
-    ``rattle_stdev_A``."""
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    out = atoms.copy()
-    out.positions = rattled_positions(atoms.positions, stdev_A, rng)
-    out.info[keys.CONFIG_TYPE] = keys.CT_RATTLE
-    out.info["rattle_stdev_A"] = float(stdev_A)
-    return out
-
-
-def volume_scan(atoms: Atoms, percent: float) -> Atoms:
-    """Copy of ``atoms`` scaled to the volume V (1 + percent/100) (see :func:`scaled_geometry`).
-    Info: config_type ``volume_scan``, ``volume_change_percent``."""
-    pos, cell = scaled_geometry(atoms, percent)
-    out = atoms.copy()
-    out.set_cell(cell, scale_atoms=False)
-    out.positions = pos
-    out.info[keys.CONFIG_TYPE] = keys.CT_VOLUME_SCAN
-    out.info["volume_change_percent"] = float(percent)
-    return out

@@ -33,7 +33,8 @@ from ilforge.errors import IlforgeError
 from ilforge.forcefields.assign import forcefield_name, templates_for
 from ilforge.forcefields.openmm_system import build_system
 from ilforge.build.box import build_box
-from ilforge.project import Project, state_name, write_json_atomic
+from ilforge.jsonio import write_json_atomic
+from ilforge.project import GENERIC_FF_CACHE, Project, state_name
 from ilforge.sample.md import make_molecules_whole, run_classical_md
 from ilforge.seeds import derive_seed
 from ilforge.store.frames import FrameStore
@@ -174,7 +175,7 @@ def sample_recipe(
     lib = recipe.library()
     comps = _select_compositions(recipe, lib, compositions)
     all_species = sorted({sp for c in comps for sp in c.counts})
-    templates = templates_for(all_species, lib, recipe.forcefield, cache_dir=project.cache_dir("generic_ff"),
+    templates = templates_for(all_species, lib, recipe.forcefield, cache_dir=project.cache_dir(GENERIC_FF_CACHE),
                               seed=recipe.seed)
     summaries = []
     for comp in comps:

@@ -16,7 +16,7 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.models.base import TrainingDataError, check_elements_covered, check_labelled, level_of_theory
-from ilforge.models.committee import Committee, committee_statistics
+from ilforge.models.committee import Committee, per_frame_statistics
 from ilforge.models.metrics import compute_metrics
 from ilforge.project import Project, validate_name
 from ilforge.units import EV_TO_MEV
@@ -83,8 +83,7 @@ def validate_committee(project: Project, committee: Committee, frames: list[Atom
         tag = f"{name}_member_{k}"
         head = {"model": str(art.directory), "level_of_theory": art.level_of_theory}
         docs[validate_name(tag)] = _write(project, validate_name(tag), tag, head, frames, preds, plots)
-    mean = [committee_statistics([p[i]["energy"] for p in per], [p[i]["forces"] for p in per], [p[i]["stress"] for p in per])
-            for i in range(len(frames))]
+    mean = per_frame_statistics(per)
     head = {"members": [str(m.directory) for m in committee.members], "level_of_theory": committee.level_of_theory,
             "spread": spread_summary(frames, mean)}
     docs[validate_name(name, committee=True)] = _write(project, validate_name(name, committee=True), f"{name}_committee",

@@ -9,7 +9,7 @@ import numpy as np
 from ase import Atoms
 
 from ilforge import keys
-from ilforge.models.metrics import voigt
+from ilforge.labels import voigt
 
 
 def _plt():

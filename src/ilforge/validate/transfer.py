@@ -30,7 +30,7 @@ from ilforge.models.artifact import ModelArtifact, frames_hash
 from ilforge.models.data import load_labelled, split_by_composition
 from ilforge.models.e0s import is_isolated_atom
 from ilforge.models.metrics import error_block
-from ilforge.models.registry import get_backend
+from ilforge.models.registry import apply_overrides, get_backend
 from ilforge.models.settings import TrainingSettings
 from ilforge.models.train_task import TrainTask, run_training_tasks, task_train_frames, write_training_task
 from ilforge.project import TRANSFER, Project
@@ -223,8 +223,6 @@ def run_transfer(
     ``overrides``: training settings over the recipe's ``training:``; ``seed``: of the train/valid/test
     split (0 by default, as the study in docs/validation.md; the training seed is the settings').
     """
-    from ilforge.models.registry import apply_overrides
-
     comps = recipe.resolve_compositions()
     training_sets = resolve_training_sets(recipe, comps, sets)
     settings = apply_overrides(recipe.training, overrides)
