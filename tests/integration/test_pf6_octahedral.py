@@ -17,8 +17,11 @@ pytest.importorskip("networkx")
 from ilforge import keys  # noqa: E402
 from ilforge.recipe import recipe_from_dict  # noqa: E402
 
-#: smallest F-F distance accepted within a PF6- (Å); the octahedron's cis F-F is ~2.27 Å (CL&P P-F 1.606 Å)
-MIN_FF_A = 2.0
+#: smallest F-F distance accepted within a PF6- (Å). The octahedron's cis F-F is ~2.27 Å (CL&P P-F 1.606 Å);
+#: the collapse of the 15-term force field took it to 1.38-1.41 Å. 1.7 Å is the cis F-F at an F-P-F angle
+#: of ~64°, the edge of the 90 ± 30° window asserted below: thermal motion at 400 K reached 1.98 Å in
+#: unrepeatable CPU runs (so 2.0 Å failed about one run in ten), the broken force field stays far below.
+MIN_FF_A = 1.7
 
 
 def _recipe(ensemble: str):
