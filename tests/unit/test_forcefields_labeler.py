@@ -27,7 +27,7 @@ def setup(clandp):
 
 def test_labels_units_match_openmm(setup):
     t, atoms = setup
-    lab = ClassicalLabeler(t, "CL&P(q*0.8)", charge_scale=0.8, cutoff_A=7.5, compute_stress=False)
+    lab = ClassicalLabeler(t, "CL&P(q*0.8)", charge_scale=0.8, cutoff_A=7.5, ewald_tolerance=1e-6, compute_stress=False)
     labels = lab.label(atoms)
     system, _ = build_system(atoms, t, charge_scale=0.8, cutoff_A=7.5, ewald_tolerance=1e-6)
     e, f, _ = openmm_energy_forces(system, atoms)
@@ -91,7 +91,7 @@ def test_labeler_from_recipe_uses_the_recipe_forcefield(setup, clandp):
         "forcefield": {"type": "clandp", "path": str(clandp), "charge_scale": 0.7, "cutoff_A": 7.5},
     })
     lab = ClassicalLabeler.from_recipe(recipe, compute_stress=False)
-    assert lab.level_of_theory == "classical:CL&P(q*0.7);cutoff=7.5A"
+    assert lab.level_of_theory == "classical:CL&P(q*0.7);cutoff=7.5A;switch=1A;ewald=1e-05;tail=on"
     direct = ClassicalLabeler(t, "x", charge_scale=0.7, cutoff_A=7.5, compute_stress=False)
     assert lab.label(atoms).energy == pytest.approx(direct.label(atoms).energy, rel=1e-10)
     with pytest.raises(Exception, match="mol_id"):

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ilforge import keys
 from ilforge.errors import require
 from ilforge.forcefields.clandp_reader import ForceFieldError
 
@@ -204,3 +205,147 @@ def align_equivalent_leaves(
         for a, src in _best_leaf_order(c, nbr, groups, positions_A, ref).items():
             perm[a] = src
     return perm
+
+
+# --- atom order of molecules in a structure ------------------------------------------------------
+
+#: two atoms of a molecule in a structure are bonded when closer than this x the sum of their covalent
+#: radii (ASE's table; 1.2 for molecule files in :func:`.clandp_reader.read_xyz`, 1.3 here leaves room for
+#: thermal and rattled frames; 1-3 distances are ~1.6 x the sum and more)
+BOND_FACTOR = 1.3
+#: a known atom order of a molecule is reused only while every angle term of its template is within this
+#: of θ0 (a cis/trans exchange of PF6⁻'s F moves a 90° term to 180°)
+ANGLE_CHECK_DEG = 45.0
+#: atom orders remembered per (species, element sequence)
+_MAX_CACHED_ORDERS = 8
+
+
+def _bonded(symbols: Sequence[str], dist_A: np.ndarray, factor: float = BOND_FACTOR) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)``, i < j, with d_ij < ``factor`` (R_cov,i + R_cov,j) (Å; ``dist_A`` shape (n, n))."""
+    from ase.data import atomic_numbers, covalent_radii
+
+    rcov = np.array([covalent_radii[atomic_numbers[s]] for s in symbols])
+    i, j = np.nonzero(np.triu(dist_A < factor * (rcov[:, None] + rcov[None, :]), k=1))
+    return [(int(a), int(b)) for a, b in zip(i, j)]
+
+
+def whole_molecules(atoms, molecules) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+    """Per molecule of ``molecules`` ((species, indices) pairs): its positions made whole (Å, (n, 3), in
+    the order of its indices) and its bonds from the geometry, pairs closer than BOND_FACTOR x the sum of
+    covalent radii. Distances use the minimum image of every pair; positions are unwrapped along those
+    bonds from the molecule's first atom (atoms not reached: minimum image of their vector from it), so a
+    molecule longer than half the cell is still whole as long as each bond is shorter than half the cell."""
+    from ase.geometry import find_mic
+
+    pos = np.asarray(atoms.positions, dtype=float)
+    vecs = [(pos[idx][None, :, :] - pos[idx][:, None, :]).reshape(-1, 3) for _, idx in molecules]
+    flat = np.concatenate(vecs) if vecs else np.zeros((0, 3))
+    if np.any(atoms.pbc) and len(flat):
+        flat, _ = find_mic(flat, atoms.cell, pbc=atoms.pbc)
+    out, k = [], 0
+    symbols = np.asarray(atoms.get_chemical_symbols())
+    for _, idx in molecules:
+        n = len(idx)
+        d = flat[k:k + n * n].reshape(n, n, 3)  # d[i, j] = r_j - r_i (minimum image)
+        k += n * n
+        bonds = _bonded(list(symbols[idx]), np.linalg.norm(d, axis=-1))
+        whole = pos[idx[0]] + d[0]
+        nbr = _neighbours(n, bonds)
+        seen, stack = {0}, [0]
+        while stack:
+            i = stack.pop()
+            for j in nbr[i]:
+                if j not in seen:
+                    seen.add(j)
+                    whole[j] = whole[i] + d[i, j]
+                    stack.append(j)
+        out.append((whole, bonds))
+    return out
+
+
+class TemplateMapper:
+    """Maps every molecule of a structure onto its species' template (force-field atom order).
+
+    The atoms of a molecule may come in any order (a LAMMPS dump, a DFT trajectory): the molecule's
+    bond graph from its geometry (:func:`whole_molecules`, minimum image) is matched onto the
+    template's bond graph, elements as node labels (:func:`match_atoms`), and interchangeable terminal
+    atoms are aligned with the template's geometry (:func:`align_equivalent_leaves`: which F of PF6⁻ is
+    trans to which). Orders found are cached per (species, element sequence) and reused for later
+    molecules and frames while they fit the geometry (every template bond < BOND_FACTOR x R_cov sum and
+    every angle term within ANGLE_CHECK_DEG of θ0); the template order itself is tried first.
+    """
+
+    def __init__(self, templates: dict):
+        self.templates = templates
+        self._orders: dict[tuple, list[np.ndarray]] = {}
+
+    def order(self, atoms, molecules) -> np.ndarray:
+        """``order`` with ``atoms[order]`` in template order within every molecule: the atom at index
+        ``k`` of the reordered structure is atom ``order[k]`` of ``atoms`` (molecules keep their index
+        sets, so mol_id / mol_species are unchanged). ``molecules``: (species, sorted indices) pairs.
+        Raises :class:`ForceFieldError` naming the molecule when it cannot be mapped."""
+        symbols = np.asarray(atoms.get_chemical_symbols())
+        mol_id = np.asarray(atoms.arrays[keys.MOL_ID]) if keys.MOL_ID in atoms.arrays else None
+        order = np.arange(len(atoms))
+        for (sp, idx), (pos, bonds) in zip(molecules, whole_molecules(atoms, molecules)):
+            where = f"molecule {int(mol_id[idx[0]]) if mol_id is not None else '?'} ({sp}, atoms {idx[0]}..{idx[-1]})"
+            perm = self._molecule_order(sp, list(symbols[idx]), pos, bonds, where, idx)
+            order[idx] = idx[perm]
+        return order
+
+    def _molecule_order(self, sp: str, symbols: list[str], pos: np.ndarray, bonds, where: str, idx) -> np.ndarray:
+        """``perm``: template atom ``a`` is atom ``perm[a]`` of the molecule (``symbols``, whole positions
+        ``pos`` and geometric ``bonds`` in its order; ``idx`` its atoms' indices in the frame, for messages)."""
+        if sp not in self.templates:
+            raise ForceFieldError(f"{where}: no force-field template for species {sp!r} (have {sorted(self.templates)})")
+        t = self.templates[sp]
+        key = (sp, tuple(symbols))
+        tried = self._orders.setdefault(key, [])
+        candidates = ([np.arange(t.n_atoms)] if symbols == list(t.symbols) else []) + tried
+        for perm in candidates:
+            if self._fits(t, pos[perm]):
+                return perm
+        perm = self._match(t, symbols, pos, bonds, where, idx)
+        tried.insert(0, perm)
+        del tried[_MAX_CACHED_ORDERS:]
+        return perm
+
+    @staticmethod
+    def _fits(t, pos: np.ndarray) -> bool:
+        """Every bond of template ``t`` shorter than BOND_FACTOR x R_cov sum and every angle term within
+        ANGLE_CHECK_DEG of θ0, for positions ``pos`` (Å) in template order."""
+        from ase.data import atomic_numbers, covalent_radii
+
+        for a, b, *_ in t.bonds:
+            rc = covalent_radii[atomic_numbers[t.symbols[a]]] + covalent_radii[atomic_numbers[t.symbols[b]]]
+            if np.linalg.norm(pos[a] - pos[b]) > BOND_FACTOR * rc:
+                return False
+        return all(abs(bond_angle_deg(pos, a, b, c) - th0) <= ANGLE_CHECK_DEG for a, b, c, th0, _ in t.angles)
+
+    @staticmethod
+    def _match(t, symbols: list[str], pos: np.ndarray, bonds, where: str, idx) -> np.ndarray:
+        """Template -> molecule atom map by graph isomorphism of the bond graphs, leaves aligned."""
+        from collections import Counter
+
+        if Counter(symbols) != Counter(t.symbols):
+            raise ForceFieldError(
+                f"{where}: has atoms {dict(sorted(Counter(symbols).items()))} but species {t.species} has "
+                f"{dict(sorted(Counter(t.symbols).items()))}; check the frame's mol_id / mol_species arrays"
+            )
+        t_bonds = [(a, b) for a, b, *_ in t.bonds]
+        try:
+            mapping = match_atoms(t.symbols, t_bonds, symbols, bonds, where=where)
+        except ForceFieldError:
+            lone = sorted(set(range(len(symbols))) - {i for b in bonds for i in b})
+            raise ForceFieldError(
+                f"{where}: its bonds from the geometry ({len(bonds)} pairs closer than {BOND_FACTOR} x the "
+                f"covalent radii, minimum image) do not form the bond graph of {t.species} ({len(t_bonds)} "
+                f"bonds)" + (f"; atoms {[int(idx[k]) for k in lone]} ({', '.join(symbols[k] for k in lone)}) of the "
+                             f"frame have no bonded neighbour" if lone else "")
+                + ": the molecule is broken (or the mol_id / mol_species arrays are wrong)"
+            ) from None
+        if t.positions_A is not None and t.n_atoms > 2:
+            types = [t.types[a] for a in range(t.n_atoms)]
+            aligned = align_equivalent_leaves(types, t_bonds, pos[mapping], lambda: t.positions_A, where=where)
+            mapping = [mapping[p] for p in aligned]
+        return np.asarray(mapping, dtype=int)

@@ -1,7 +1,9 @@
 """Build an OpenMM ``System`` for a box of molecules from :class:`MoleculeTemplate` s.
 
 Box atoms carry ``mol_id`` and ``mol_species`` arrays; the atoms of each molecule, in index order,
-are the species' atoms in RDKit order (what the box builder writes), checked by element.
+are the species' atoms in RDKit order (what the box builder writes), checked by element. Frames from
+elsewhere, in any atom order, are first put in that order by
+:class:`ilforge.forcefields.matching.TemplateMapper` (the classical labeler does this).
 
 Forces (OpenMM units: nm, kJ/mol, rad; converted here from the templates' Å and degrees):
 - ``HarmonicBondForce`` E = (k/2)(r - r0)^2 (bonds not constrained), group 0;
@@ -13,9 +15,14 @@ Forces (OpenMM units: nm, kJ/mol, rad; converted here from the templates' Å and
   1-2 and 1-3 pairs are excluded; 1-4 pairs are exceptions with 0.5 q_i q_j and the 1-4 LJ
   (σ_ij = sqrt(σ_i σ_j), 0.5 ε_ij, ε_ij = sqrt(ε_i ε_j)), group 4;
 - ``CustomNonbondedForce`` for LJ with geometric mixing (OPLS / CL&P; OpenMM's NonbondedForce
-  would use Lorentz-Berthelot), E = 4 ε_ij [(σ_ij/r)^12 - (σ_ij/r)^6], cut at the cutoff without
-  switching, with the analytic long-range (tail) correction, excluding 1-2, 1-3 and 1-4 pairs,
-  group 5.
+  would use Lorentz-Berthelot), E = 4 ε_ij [(σ_ij/r)^12 - (σ_ij/r)^6] · S(r), excluding 1-2, 1-3
+  and 1-4 pairs, group 5. S is OpenMM's switching function, S = 1 - 10x³ + 15x⁴ - 6x⁵ with
+  x = (r - r_s)/(r_c - r_s) between r_s = r_c - ``lj_switch_width_A`` and the cutoff r_c (S = 1
+  below r_s, 0 beyond r_c): energy, forces and their derivative are continuous, so the stress
+  -∂E/∂ε (:mod:`ilforge.reference.classical`) and the barostat see no jump when pairs cross the
+  cutoff. Width 0 = plain cut (energy jumps by u(r_c) per crossing pair). With ``lj_tail`` the
+  analytic long-range correction E_tail = (2π/V) Σ_ij N_i N_j [∫_{r_s}^{r_c} (1 - S) u r² dr
+  + ∫_{r_c}^∞ u r² dr] is added (OpenMM integrates the switch region; periodic systems only).
 Bonded terms and exceptions use periodic boundary conditions, so wrapped molecules are fine.
 """
 
@@ -175,8 +182,10 @@ def _pair_forces(mm, asm: _Assembly):
     return coul, lj
 
 
-def _set_nonbonded_methods(mm, coul, lj, nonbonded: str, cutoff_A: float, ewald_tolerance: float, lj_tail: bool) -> None:
-    """Cutoff (Å -> nm) and method of the Coulomb and LJ forces; LJ tail correction only when periodic."""
+def _set_nonbonded_methods(mm, coul, lj, nonbonded: str, cutoff_A: float, ewald_tolerance: float, lj_tail: bool,
+                           lj_switch_width_A: float = 0.0) -> None:
+    """Cutoff (Å -> nm) and method of the Coulomb and LJ forces; LJ tail correction only when periodic;
+    LJ switched to zero between cutoff - ``lj_switch_width_A`` and the cutoff when the width is > 0."""
     periodic = nonbonded in ("pme", "cutoff_periodic")
     rc = cutoff_A * A_TO_NM
     if nonbonded == "pme":
@@ -199,7 +208,10 @@ def _set_nonbonded_methods(mm, coul, lj, nonbonded: str, cutoff_A: float, ewald_
     else:
         lj.setNonbondedMethod(mm.CustomNonbondedForce.NoCutoff)
     lj.setCutoffDistance(rc)
-    lj.setUseSwitchingFunction(False)
+    switch = lj_switch_width_A > 0 and nonbonded != "nocutoff"
+    lj.setUseSwitchingFunction(bool(switch))
+    if switch:
+        lj.setSwitchingDistance((cutoff_A - lj_switch_width_A) * A_TO_NM)
 
 
 def _add_forces(system, forces: dict, periodic: bool) -> None:
@@ -221,16 +233,25 @@ def build_system(
     nonbonded: Nonbonded = "pme",
     ewald_tolerance: float = 1e-5,
     lj_tail: bool = True,
+    lj_switch_width_A: float = 1.0,
 ):
     """OpenMM System for ``atoms`` (ase.Atoms with mol_id/mol_species) and its :class:`SystemInfo`.
 
     ``constraints``: ``none``; ``hbonds`` (bonds to H fixed at r0); ``cons`` (bonds marked ``cons``
     in the force-field file). ``nonbonded``: ``pme`` (production), ``cutoff_periodic`` (reaction
     field, for tests), ``cutoff_nonperiodic`` / ``nocutoff`` (isolated molecules, plain Coulomb).
+    ``lj_switch_width_A`` (Å, 0 <= width < cutoff): LJ switching interval below the cutoff (module doc);
+    ``lj_tail``: LJ long-range correction. Defaults are those of
+    :class:`ilforge.forcefields.settings.ForceFieldSettings` (whose ``system_options`` gives all of them).
     """
     mm = require("openmm", "classical")
     if constraints not in ("none", "hbonds", "cons"):
         raise IlforgeError(f"constraints must be none, hbonds or cons, got {constraints!r}")
+    if not 0.0 <= lj_switch_width_A < cutoff_A:
+        raise IlforgeError(
+            f"forcefield.lj_switch_width_A = {lj_switch_width_A} Å must be >= 0 and smaller than the cutoff "
+            f"({cutoff_A} Å); use e.g. 1.0 (or 0 for a plain cut)"
+        )
     periodic = nonbonded in ("pme", "cutoff_periodic")
     mols = molecules_of(atoms)
     n = len(atoms)
@@ -252,7 +273,7 @@ def build_system(
         system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*row) for row in cell])
 
     coul, lj = _pair_forces(mm, asm)
-    _set_nonbonded_methods(mm, coul, lj, nonbonded, cutoff_A, ewald_tolerance, lj_tail)
+    _set_nonbonded_methods(mm, coul, lj, nonbonded, cutoff_A, ewald_tolerance, lj_tail, lj_switch_width_A)
     forces = {"bonds": asm.bonds_f, "angles": asm.angles_f, "dihedrals": asm.dih_f, "impropers": asm.imp_f,
               "coulomb": coul, "lj": lj}
     _add_forces(system, forces, periodic)

@@ -1,7 +1,15 @@
 """The classical force field as a cheap reference method (CL&P or the generic force field via OpenMM).
 
-Energy (eV) and forces (eV/Å) come straight from OpenMM (PME Coulomb, LJ with tail correction;
-see :mod:`ilforge.forcefields.openmm_system`); no bond is constrained.
+Energy (eV) and forces (eV/Å) come straight from OpenMM (PME Coulomb, LJ switched smoothly to zero
+over the last ``lj_switch_width_A`` before the cutoff, with the long-range correction; see
+:mod:`ilforge.forcefields.openmm_system`); no bond is constrained. The non-bonded settings are the
+recipe's (:meth:`ForceFieldSettings.system_options`, the same the sampler uses) and are all in the
+level of theory, e.g. ``classical:CL&P(q*0.8);cutoff=12A;switch=1A;ewald=1e-05;tail=on``.
+
+Atom order: each molecule of a frame is mapped onto its species' template by graph isomorphism
+(:class:`ilforge.forcefields.matching.TemplateMapper`: bonds from the geometry, elements as labels),
+so its atoms may come in any order; forces are returned in the caller's order. A molecule that
+cannot be mapped (broken, wrong species) raises :class:`LabelError` naming it.
 
 Stress (eV/Å³, ASE convention, Voigt xx yy zz yz xz xy) is the strain derivative of the energy,
 σ_ab = (1/V) ∂E/∂ε_ab, obtained by central finite differences of the energy under small
@@ -10,7 +18,11 @@ and ASE stresses), step ``strain_step``. Off-diagonal strains are applied symmet
 (ε_ab = ε_ba = δ), so σ_ab = [E(+δ) - E(-δ)] / (2δ) / (2V). The strained cell is rotated into
 OpenMM's reduced (lower-triangular) form, which leaves the energy unchanged. This derivative
 includes every volume dependence of the energy: PME reciprocal space and the LJ long-range
-correction. Cost: 12 extra energy evaluations per frame. OpenMM's Reference platform (double
+correction. It is -∂E/∂ε of a smooth energy only because the LJ is switched (a plain cut makes
+E jump by u(r_c) whenever a pair crosses the cutoff, and the difference quotient then depends on
+the step: on the 96-atom EMIM-BF4 box of tests/data at a 4.5 Å cutoff, +4.50, +4.47 and +4.24 GPa for
+steps 1e-5, 1e-4 and 1e-3; switched, +4.284 GPa for all three); a switch width of 0 is therefore
+refused when stress is asked for. Cost: 12 extra energy evaluations per frame. OpenMM's Reference platform (double
 precision) is the default; with the mixed-precision CPU platform use ``strain_step`` >= 1e-4.
 """
 
@@ -25,7 +37,9 @@ from ase import Atoms
 
 from ilforge import keys, units
 from ilforge.errors import IlforgeError, require
-from ilforge.forcefields.openmm_system import box_vectors_nm, build_system
+from ilforge.forcefields.matching import TemplateMapper
+from ilforge.forcefields.openmm_system import box_vectors_nm, build_system, molecules_of
+from ilforge.forcefields.settings import nonbonded_tag
 from ilforge.forcefields.template import MoleculeTemplate
 from ilforge.labels import LabelError, Labels
 from ilforge.reference.base import Labeler
@@ -59,20 +73,32 @@ class ClassicalLabeler(Labeler):
         forcefield_name: str,
         charge_scale: float = 1.0,
         cutoff_A: float = 12.0,
-        ewald_tolerance: float = 1e-6,
+        ewald_tolerance: float = 1e-5,
+        lj_tail: bool = True,
+        lj_switch_width_A: float = 1.0,
         platform: str = "Reference",
         strain_step: float = 1e-5,
         compute_stress: bool = True,
     ):
+        if compute_stress and lj_switch_width_A <= 0:
+            raise IlforgeError(
+                "the classical labeler's stress needs a smooth energy: forcefield.lj_switch_width_A = 0 cuts "
+                "the LJ without switching, so the energy jumps when pairs cross the cutoff; set "
+                "lj_switch_width_A > 0 (default 1.0 Å) or label without stress (options: {compute_stress: false})"
+            )
         self.templates = templates
         self.charge_scale = charge_scale
         self.cutoff_A = cutoff_A
         self.ewald_tolerance = ewald_tolerance
+        self.lj_tail = bool(lj_tail)
+        self.lj_switch_width_A = lj_switch_width_A
         self.platform = platform
         self.strain_step = strain_step
         self.compute_stress = compute_stress
-        self.level_of_theory = f"classical:{forcefield_name};cutoff={cutoff_A:g}A"
+        tag = nonbonded_tag(cutoff_A, lj_switch_width_A, ewald_tolerance, self.lj_tail)
+        self.level_of_theory = f"classical:{forcefield_name};{tag}"
         self._contexts: dict = {}
+        self._mapper = TemplateMapper(templates)
 
     @staticmethod
     def recipe_context(recipe) -> dict:
@@ -97,7 +123,7 @@ class ClassicalLabeler(Labeler):
         ff = ForceFieldSettings.model_validate(context["forcefield"])
         templates = templates_for([d["name"] for d in context["species"]], lib, ff, cache_dir=cache_dir,
                                   seed=context["seed"])
-        return cls(templates, forcefield_name(ff), charge_scale=ff.charge_scale, cutoff_A=ff.cutoff_A, **kwargs)
+        return cls(templates, forcefield_name(ff), **{**ff.system_options(), **kwargs})
 
     @classmethod
     def from_recipe(cls, recipe, cache_dir=None, **kwargs) -> "ClassicalLabeler":
@@ -109,7 +135,8 @@ class ClassicalLabeler(Labeler):
         """The registry's hook (``labels: {labeler: classical, options: {...}}``): the force field of
         ``context`` (a recipe, or its :meth:`recipe_context`), generic-force-field parameters cached
         in ``cache_dir`` (the project's ``cache/generic_ff``, shared with ``ilforge sample``), and
-        ``options`` passed on (e.g. ``strain_step``, ``compute_stress``, ``platform``)."""
+        ``options`` passed on (e.g. ``strain_step``, ``compute_stress``, ``platform``; a force-field
+        setting given here, e.g. ``cutoff_A``, overrides the recipe's and shows in the level of theory)."""
         if context is None:
             raise LabelError("the classical labeler needs the recipe (its forcefield section)", retryable=False)
         if not isinstance(context, dict):
@@ -139,6 +166,8 @@ class ClassicalLabeler(Labeler):
                 constraints="none",
                 nonbonded="pme" if periodic else "nocutoff",
                 ewald_tolerance=self.ewald_tolerance,
+                lj_tail=self.lj_tail,
+                lj_switch_width_A=self.lj_switch_width_A,
             )
             integ = mm.VerletIntegrator(0.001)
             plat = mm.Platform.getPlatformByName(self.platform)
@@ -158,30 +187,49 @@ class ClassicalLabeler(Labeler):
         f = np.asarray(st.getForces(asNumpy=True)._value) if forces else None
         return e, f
 
-    def label(self, atoms: Atoms) -> Labels:
-        """Energy (eV), forces (eV/Å), stress (eV/Å³, periodic frames) of ``atoms``."""
+    def in_template_order(self, atoms: Atoms) -> tuple[Atoms, np.ndarray]:
+        """``(internal, order)``: ``internal = atoms[order]`` has every molecule's atoms in its species'
+        template order (:class:`TemplateMapper`); a quantity per atom of ``internal`` is returned to the
+        caller's order by ``out[order] = value``. Raises :class:`LabelError` naming an unmappable molecule."""
         if keys.MOL_ID not in atoms.arrays or keys.MOL_SPECIES not in atoms.arrays:
             raise LabelError(f"frame has no {keys.MOL_ID}/{keys.MOL_SPECIES} arrays: the classical labeler needs molecules", retryable=False)
         try:
-            ctx, periodic = self._context(atoms)
+            order = self._mapper.order(atoms, molecules_of(atoms))
+        except IlforgeError as exc:
+            raise LabelError(f"classical labeler: {exc}", retryable=False) from None
+        if np.array_equal(order, np.arange(len(atoms))):
+            return atoms, order
+        return atoms[order], order
+
+    def label(self, atoms: Atoms) -> Labels:
+        """Energy (eV), forces (eV/Å, in the order of ``atoms``), stress (eV/Å³, periodic frames) of ``atoms``."""
+        internal, order = self.in_template_order(atoms)
+        try:
+            ctx, periodic = self._context(internal)
         except IlforgeError as exc:
             raise LabelError(str(exc), retryable=False) from None
-        pos = atoms.positions.copy()
+        pos = internal.positions.copy()
         cell = None
         rot = np.eye(3)
         if periodic:
-            cell, rot = reduced_cell(atoms.cell[:])
+            cell, rot = reduced_cell(internal.cell[:])
             pos = pos @ rot
         e, f = self._energy_kj(ctx, pos, cell, forces=True)
-        forces = f * FORCE_KJ_MOL_NM_TO_EV_A @ rot.T  # back to the frame's orientation
+        forces = np.empty_like(f)
+        forces[order] = f * FORCE_KJ_MOL_NM_TO_EV_A @ rot.T  # back to the frame's orientation and atom order
         stress = None
         if periodic and self.compute_stress:
-            stress = self.stress(atoms)
+            stress = self._stress(ctx, internal)
         return Labels(energy=e * units.KJ_MOL, forces=forces, stress=stress)
 
     def stress(self, atoms: Atoms) -> np.ndarray:
         """σ = (1/V) ∂E/∂ε by central differences of the energy under symmetric strain (Voigt, eV/Å³)."""
-        ctx, _ = self._context(atoms)
+        internal, _ = self.in_template_order(atoms)
+        ctx, _ = self._context(internal)
+        return self._stress(ctx, internal)
+
+    def _stress(self, ctx, atoms: Atoms) -> np.ndarray:
+        """σ_ab = (1/V) [E(+δ) - E(-δ)] / (2δ) (diagonal; /(2V) off-diagonal), Voigt, eV/Å³, on ``ctx``."""
         cell0 = np.asarray(atoms.cell[:])
         pos0 = atoms.positions
         vol = abs(np.linalg.det(cell0))
