@@ -43,6 +43,7 @@ def test_rdf_matches_mdanalysis(h5md_file):
     theirs = InterRDF(u.select_atoms("type Li"), u.select_atoms("type O"), nbins=50, range=(0.0, 7.5)).run().results
     np.testing.assert_allclose(ours["r_A"], theirs.bins, rtol=1e-6)
     np.testing.assert_allclose(ours["g"], theirs.rdf, rtol=1e-5, atol=1e-6)
+    assert ours["first_peak_r_A"] is None  # random positions: no first peak
 
 
 def test_msd_matches_mdanalysis(h5md_file):

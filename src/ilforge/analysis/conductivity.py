@@ -14,26 +14,52 @@ from __future__ import annotations
 import numpy as np
 
 from ilforge.analysis.base import AnalysisBase, AnalysisError
-from ilforge.analysis.blocks import block_split, blocks_of
-from ilforge.analysis.diffusion import fit_diffusion, species_com_groups, trajectory_temperature_K
+from ilforge.analysis.blocks import block_split
+from ilforge.analysis.diffusion import block_error, block_slopes, fit_diffusion, species_com_groups, trajectory_temperature_K
 from ilforge.analysis.msd import fit_slope, msd_fft_mean
 from ilforge.units import A2_PS_TO_M2_S, A3_TO_M3, ELEMENTARY_CHARGE_C, KB_J_K
 
 
-def formal_charges(species_names, charges: dict[str, float] | None = None) -> dict[str, float]:
-    """Formal charge (e) of each species: from ``charges`` or else the species library."""
-    out = {}
-    charges = charges or {}
-    for s in species_names:
-        if s in charges:
-            out[s] = float(charges[s])
-            continue
-        from ilforge.chem.species import load_library
+class MissingChargesError(AnalysisError):
+    """Some species have no known formal charge; ``species`` lists their names."""
 
-        try:
-            out[s] = float(load_library().get(s).charge)
-        except Exception as exc:  # noqa: BLE001 - any lookup failure is the same user error
-            raise AnalysisError(f"no formal charge for species {s!r}: give it in charges={{'{s}': z}} ({exc})") from None
+    def __init__(self, species):
+        self.species = [str(s) for s in species]
+        given = ",".join(f"{s}=<z>" for s in self.species)
+        super().__init__(
+            f"no formal charge known for species {', '.join(self.species)} (not in the species library): "
+            f"give them with `ilforge analyze --charges {given}` (z in e, 0 for neutral species), "
+            f"or `analysis: {{charges: {{{self.species[0]}: <z>}}}}` / `species:` entries in the recipe; "
+            f"or leave conductivity and ions out of --properties"
+        )
+
+
+def library_charge(name: str) -> float | None:
+    """Formal charge (e) of a species of the built-in library, or None when it is not there."""
+    from ilforge.chem.species import load_library
+    from ilforge.errors import IlforgeError
+
+    try:
+        return float(load_library().get(str(name)).charge)
+    except IlforgeError:
+        return None
+
+
+def formal_charges(species_names, charges: dict[str, float] | None = None) -> dict[str, float]:
+    """Formal charge (e) of each species (plain ``str`` names): from ``charges`` or else the species library.
+
+    Raises :class:`MissingChargesError` naming every species with no known charge.
+    """
+    given = {str(k): float(v) for k, v in (charges or {}).items()}
+    out, missing = {}, []
+    for s in map(str, species_names):
+        z = given[s] if s in given else library_charge(s)
+        if z is None:
+            missing.append(s)
+        else:
+            out[s] = z
+    if missing:
+        raise MissingChargesError(missing)
     return out
 
 
@@ -88,7 +114,7 @@ class Conductivity(AnalysisBase):
         # self parts -> Nernst-Einstein
         D, windows, diffusive = {}, {}, True
         for s, idx in charged.items():
-            fit = fit_diffusion(lag, msd_fft_mean(self._com[:, idx]), self.fit_window_ps)
+            fit = fit_diffusion(lag, msd_fft_mean(self._com[:, idx]), self.fit_window_ps, n_blocks=self.n_blocks)
             D[s] = fit["D_A2_ps"] * A2_PS_TO_M2_S
             diffusive = diffusive and bool(fit["diffusive"])
             windows[s] = (lag[fit["i0"]], lag[fit["i1"] - 1])
@@ -105,21 +131,15 @@ class Conductivity(AnalysisBase):
                 w = (lag[F // 10], lag[F // 2])
         i0, i1 = int(np.searchsorted(lag, w[0])), int(np.searchsorted(lag, w[1], side="right"))
         sigma_eh = einstein_helfand_S_m(fit_slope(lag, msd_M, i0, i1)[0], V, T)
-        # block errors for both
-        ne_b, eh_b = [], []
-        for b in block_split(F, self.n_blocks):
-            lb = lag[: b.stop - b.start]
-            j0 = int(np.searchsorted(lb, w[0]))
-            j1 = min(int(np.searchsorted(lb, w[1], side="right")), len(lb) // 2 + 1)
-            if j1 - j0 < 2:
-                continue
-            Db = {s: fit_slope(lb, msd_fft_mean(self._com[b, idx]), j0, j1)[0] / 6.0 * A2_PS_TO_M2_S for s, idx in charged.items()}
-            ne_b.append(nernst_einstein_S_m(Db, counts, z, V, T))
-            eh_b.append(einstein_helfand_S_m(fit_slope(lb, msd_fft_mean(M[b]), j0, j1)[0], V, T))
+        # block errors for both, fitted on the same window (see ilforge.analysis.diffusion.block_error)
+        blocks = block_split(F, self.n_blocks)
+        Db = {s: np.array(block_slopes(self._com[:, idx], lag, blocks, w)) / 6.0 * A2_PS_TO_M2_S for s, idx in charged.items()}
+        n_ok = min(len(v) for v in Db.values())
+        ne_b = [nernst_einstein_S_m({s: v[k] for s, v in Db.items()}, counts, z, V, T) for k in range(n_ok)]
+        eh_b = [einstein_helfand_S_m(x, V, T) for x in block_slopes(M[:, None, :], lag, blocks, w)]
         self.results.update(
             sigma_NE_S_m=float(sigma_ne), sigma_EH_S_m=float(sigma_eh),
-            sigma_NE_err_S_m=blocks_of(ne_b)[1] if len(ne_b) >= 2 else float("nan"),
-            sigma_EH_err_S_m=blocks_of(eh_b)[1] if len(eh_b) >= 2 else float("nan"),
+            sigma_NE_err_S_m=block_error(ne_b, self.n_blocks), sigma_EH_err_S_m=block_error(eh_b, self.n_blocks),
             ratio_EH_NE=float(sigma_eh / sigma_ne) if sigma_ne > 0 else float("nan"),
             D_m2_s=D, lag_ps=lag, msd_M_e2A2=msd_M, fit_window_ps=(float(w[0]), float(w[1])),
             temperature_K=T, volume_A3=V, charges_e=z, diffusive=diffusive,

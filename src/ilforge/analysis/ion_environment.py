@@ -26,8 +26,9 @@ class IonEnvironment(AnalysisBase):
     {size: fraction of ions in clusters of that size}, ``mean_cluster_size``, ``largest_cluster_mean``."""
 
     def __init__(self, trajectory, cation: str = "Li", anion_species=None, coordinating=("O", "N", "F"),
-                 cutoff_A: float = 2.8, close_contact_A: float = 2.0, n_blocks: int = 5):
+                 cutoff_A: float = 2.8, close_contact_A: float = 2.0, n_blocks: int = 5, charges: dict | None = None):
         super().__init__(trajectory)
+        self.charges = charges
         self.cation, self.anion_species = cation, anion_species
         self.coordinating, self.cutoff_A, self.close_contact_A, self.n_blocks = tuple(coordinating), cutoff_A, close_contact_A, n_blocks
 
@@ -42,12 +43,13 @@ class IonEnvironment(AnalysisBase):
         if anions is None:
             from ilforge.analysis.conductivity import formal_charges
 
-            names = list(dict.fromkeys(t.mol_species))
-            z = formal_charges(names)
+            names = [str(x) for x in dict.fromkeys(t.mol_species)]
+            z = formal_charges(names, self.charges)
             anions = [s for s in names if z[s] < 0]
         self._lig = t.select(symbols=list(self.coordinating), mol_species=list(anions))
         if len(self._lig) == 0:
-            raise AnalysisError(f"no {self.coordinating} atoms in anion species {anions}")
+            raise AnalysisError(f"no {', '.join(self.coordinating)} atoms in the anion species ({', '.join(map(str, anions)) or 'none'}); "
+                                "set analysis.coordinating_elements or leave 'ions' out of the properties")
         self._lig_mol = np.unique(t.mol_id[self._lig], return_inverse=True)[1]
         self._n_anion_mol = self._lig_mol.max() + 1
         F, n = self.n_frames, len(self._cat)

@@ -25,7 +25,8 @@ def _as_indices(trajectory, sel) -> np.ndarray:
     else:
         idx = np.asarray(sel, dtype=int)
     if len(idx) == 0:
-        raise AnalysisError(f"selection {sel!r} matches no atoms; use element symbols or 'species:NAME'")
+        raise AnalysisError(f"RDF selection {sel if isinstance(sel, str) else list(np.atleast_1d(sel))} matches no atoms "
+                            f"(elements here: {', '.join(dict.fromkeys(map(str, trajectory.symbols)))}); use element symbols or 'species:NAME'")
     return idx
 
 
@@ -34,7 +35,8 @@ class RDF(AnalysisBase):
 
     With ``centres_of_mass=True`` the selections are species names and g(r) is between molecular
     centres of mass. results: ``r_A`` (bin centres), ``edges_A``, ``g``, ``g_err`` (block standard
-    error), ``n_cumulative`` (coordination number vs r), ``first_min_r_A``, ``cn_first_min``,
+    error), ``n_cumulative`` (coordination number vs r), ``first_peak_r_A`` and ``first_peak_g``
+    (None when g has no significant peak, :func:`first_peak_index`), ``first_min_r_A``, ``cn_first_min``,
     ``cn_cutoff`` (when ``cutoff_A`` given), ``density_b_A3``, ``n_a``, ``n_b``.
     """
 
@@ -54,7 +56,8 @@ class RDF(AnalysisBase):
             self._ia = np.flatnonzero(mol_species == self.sel_a)
             self._ib = np.flatnonzero(mol_species == self.sel_b)
             if len(self._ia) == 0 or len(self._ib) == 0:
-                raise AnalysisError(f"centre-of-mass RDF: species {self.sel_a!r} or {self.sel_b!r} not in {sorted(set(mol_species))}")
+                raise AnalysisError(f"centre-of-mass RDF {self.sel_a}-{self.sel_b}: a species is not in this trajectory "
+                                    f"(it holds {', '.join(sorted(map(str, set(mol_species))))}); --com-rdf takes species names")
         else:
             self._ia, self._ib = _as_indices(t, self.sel_a), _as_indices(t, self.sel_b)
         self.same = len(self._ia) == len(self._ib) and np.array_equal(self._ia, self._ib)
@@ -74,12 +77,15 @@ class RDF(AnalysisBase):
             xa, xb = t.positions[f, self._ia], t.positions[f, self._ib]
         self._counts[self._i] = pair_histogram(xa, xb, t.cells[f], self.edges, same=self.same)
 
-    def _normalise(self, counts, volumes):
+    def _ideal_counts(self, volumes):
+        """Pair counts per bin over ``len(volumes)`` frames for an ideal gas (g = 1): frames × pairs / ⟨V⟩ × shell volume."""
         na, nb = len(self._ia), len(self._ib)
         shell = 4.0 / 3.0 * np.pi * np.diff(self.edges**3)
-        V = volumes.mean()
         pairs = na * (na - 1) / 2.0 if self.same else na * nb
-        return counts.sum(axis=0) / (len(counts) * pairs / V * shell)
+        return len(volumes) * pairs / volumes.mean() * shell
+
+    def _normalise(self, counts, volumes):
+        return counts.sum(axis=0) / self._ideal_counts(volumes)
 
     def _conclude(self):
         t = self.trajectory
@@ -93,7 +99,10 @@ class RDF(AnalysisBase):
         shell = 4.0 / 3.0 * np.pi * np.diff(self.edges**3)
         n_cum = np.cumsum(rho_b * g * shell)
         res = dict(r_A=r, edges_A=self.edges, g=g, g_err=g_err, n_cumulative=n_cum, density_b_A3=rho_b, n_a=na, n_b=nb)
-        i_min = first_minimum_index(g)
+        i_peak = first_peak_index(g, self._ideal_counts(vol), g_err)
+        i_min = first_minimum_index(g, i_peak=i_peak) if i_peak is not None else None
+        res.update(first_peak_r_A=float(r[i_peak]) if i_peak is not None else None,
+                   first_peak_g=float(g[i_peak]) if i_peak is not None else None)
         if i_min is not None:
             res["first_min_r_A"] = float(self.edges[i_min + 1])
             res["cn_first_min"] = float(n_cum[i_min])
@@ -103,23 +112,55 @@ class RDF(AnalysisBase):
         self.results.update(res)
 
 
-def first_minimum_index(g, smooth: int = 3) -> int | None:
+def _windows(x, width: int) -> np.ndarray:
+    """Sums of ``x`` over ``width`` consecutive bins centred on each bin (zero-padded at the ends)."""
+    return np.convolve(np.asarray(x, dtype=float), np.ones(width), mode="same")
+
+
+def first_peak_index(g, n_ideal=None, g_err=None, width: int = 3, min_windows: int = 3, min_excess: float = 0.1,
+                     z: float = 4.0, min_counts: float = 10.0) -> int | None:
+    """Bin index of the first real peak of g(r), or None (ideal gas, noise only).
+
+    g is averaged over ``width``-bin windows, weighted by the ideal-gas pair counts ``n_ideal``
+    (counts expected for g = 1 in each bin; the count-weighted mean of g is Σ counts / Σ n_ideal).
+    A window is significant when it holds at least ``min_counts`` pairs and its mean g exceeds 1 by
+    more than ``min_excess`` and by ``z`` standard errors (Poisson, 1/√Σn_ideal, or the block error
+    ``g_err`` when larger). The first peak is the maximum of the smoothed g over the region above 1
+    that starts with the first run of ``min_windows`` contiguous significant windows. This ignores
+    the empty or sparsely populated bins at small r, where one pair gives a large g.
+    Without ``n_ideal`` (a bare g), the counts are taken as large and only the excess is tested.
+    """
+    g = np.asarray(g, dtype=float)
+    if n_ideal is None:
+        n_ideal = np.full_like(g, 1e12)
+    e = _windows(n_ideal, width)
+    counts = _windows(g * n_ideal, width)
+    gs = np.divide(counts, e, out=np.zeros_like(g), where=e > 0)
+    sigma = 1.0 / np.sqrt(np.maximum(e, 1e-300))
+    if g_err is not None and np.all(np.isfinite(g_err)):
+        sigma = np.maximum(sigma, _windows(np.asarray(g_err) ** 2, width) ** 0.5 / width)
+    sig = (counts >= min_counts) & (gs - 1.0 > np.maximum(min_excess, z * sigma))
+    run = np.convolve(sig.astype(int), np.ones(min_windows, int), mode="valid") == min_windows
+    if not run.any():
+        return None
+    start = int(np.argmax(run))
+    stop = start
+    while stop < len(gs) and gs[stop] > 1.0:
+        stop += 1
+    return start + int(np.argmax(gs[start:stop]))
+
+
+def first_minimum_index(g, smooth: int = 3, i_peak: int | None = None) -> int | None:
     """Bin index of the first minimum of g after its first peak (g smoothed over ``smooth`` bins).
 
-    On a plateau (g = 0 between the shells of a lattice) the first bin of the plateau is returned.
-    None when g has no peak followed by a minimum.
+    ``i_peak``: the first peak (default :func:`first_peak_index` of g alone). On a plateau (g = 0
+    between the shells of a lattice) the first bin of the plateau is returned. None when g has no
+    peak followed by a minimum.
     """
     g = np.asarray(g, dtype=float)
     gs = np.convolve(g, np.ones(smooth) / smooth, mode="same") if smooth > 1 else g
-    nz = np.flatnonzero(g > 0)
-    if len(nz) == 0:
-        return None
-    # first peak: first local maximum of the smoothed curve that exceeds 1 (or the global max)
-    i_peak = None
-    for i in range(nz[0], len(gs) - 1):
-        if gs[i] >= gs[i - 1] and gs[i] > gs[i + 1] and gs[i] > 1.0:
-            i_peak = i
-            break
+    if i_peak is None:
+        i_peak = first_peak_index(g)
     if i_peak is None:
         return None
     for i in range(i_peak + 1, len(gs) - 1):

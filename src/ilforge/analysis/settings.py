@@ -1,12 +1,20 @@
-"""Settings of property analyses (recipe section ``analysis``)."""
+"""Settings of property analyses (recipe section ``analysis``).
+
+``properties`` lists what to compute. Analyses that need formal charges (``conductivity``,
+``ions`` and the default cation–anion centre-of-mass RDFs) run when every species' charge is known
+(species library, the recipe's ``species:``, or ``charges``); when a property was listed explicitly
+and a charge is missing, the analysis stops with an error that says how to give it.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Property = Literal["density", "diffusion", "conductivity", "rdf", "sq", "ions"]
+#: the property names ``properties`` accepts
+PROPERTIES: tuple[str, ...] = get_args(Property)
 
 
 class AnalysisSettings(BaseModel):
@@ -33,3 +41,27 @@ class AnalysisSettings(BaseModel):
     close_contact_A: float = Field(2.0, gt=0, description="cation-cation distance counted as unphysical contact")
     coordination_cutoff_A: float = Field(2.8, gt=0, description="cation-anion coordination cutoff")
     coordinating_elements: list[str] = Field(default_factory=lambda: ["O", "N", "F"])
+    charges: dict[str, float] = Field(
+        default_factory=dict,
+        description="formal charge (e) per species name, for species outside the library (conductivity, ion pairing, "
+                    "default centre-of-mass RDFs); e.g. {AR: 0, NE: 0}",
+    )
+
+
+def settings_from(data: dict, labels: dict[str, str] | None = None) -> AnalysisSettings:
+    """Validate ``data`` into :class:`AnalysisSettings`. Bad values raise one ``AnalysisError`` line
+    naming each field (as ``labels[field]``, e.g. a CLI option, else ``analysis.<field>``), the
+    problem and the value given."""
+    from pydantic import ValidationError
+
+    from ilforge.analysis.base import AnalysisError
+
+    try:
+        return AnalysisSettings.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for e in exc.errors():
+            field = str(e["loc"][0]) if e["loc"] else ""
+            name = (labels or {}).get(field, f"analysis.{field}")
+            parts.append(f"{name}: {e['msg']} (got {e.get('input')!r})")
+        raise AnalysisError("; ".join(parts)) from None

@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ilforge.analysis.driver import analyze_runs
+from ilforge.analysis.driver import analyze_runs, recipe_analysis_settings
 from ilforge.experiment.compare import compare, predictions_from_analysis
 from ilforge.experiment.densities import experiment_system
 from ilforge.md.result import MDResult
 from ilforge.md.stage import md_compositions
-from ilforge.project import Project, analysis_name, compare_name
+from ilforge.project import Project, analysis_name, compare_name, writes_project
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def analyze_composition(project: Project, recipe, comp) -> CompositionAnalysis:
     if not done:
         return CompositionAnalysis(comp.id, 0, skipped="no completed MD run (see the md stage)")
     system = recipe.analysis.experiment_system or experiment_system(comp.counts)
-    doc = analyze_runs(done, recipe.analysis, system=system)
+    doc = analyze_runs(done, recipe_analysis_settings(recipe), system=system)
     doc["system"] = system
     project.write_results(analysis_name(comp.id), doc)
     rows = compare(system, predictions_from_analysis(doc)) if system else []
@@ -71,6 +71,7 @@ def analyze_composition(project: Project, recipe, comp) -> CompositionAnalysis:
     return CompositionAnalysis(comp.id, len(done), system, sum(r["experiment"] is not None for r in rows))
 
 
+@writes_project("analyze")
 def run_analyze(project: Project, recipe) -> AnalyzeResult:
     """Analyse the MD of every MD composition of ``recipe`` in ``project``."""
     return AnalyzeResult([analyze_composition(project, recipe, comp) for comp in md_compositions(recipe)])

@@ -18,6 +18,8 @@ def register(p):
     p.add_argument("--properties", help="comma-separated subset of density,diffusion,conductivity,rdf,sq,ions")
     p.add_argument("--rdf", action="append", default=[], metavar="A-B", help="element-pair RDF, e.g. Li-O (repeatable)")
     p.add_argument("--com-rdf", action="append", default=[], metavar="A-B", help="centre-of-mass RDF of two species, e.g. EMIM-BF4")
+    p.add_argument("--charges", action="append", default=[], metavar="S=Z,...",
+                   help="formal charges (e) of species outside the library, e.g. AR=0,NE=0 (conductivity, ions, default COM RDFs)")
     p.add_argument("--rdf-rmax-A", type=float, dest="rdf_rmax_A")
     p.add_argument("--viscosity-Pa-s", type=float, dest="viscosity_Pa_s", help="for the Yeh-Hummer correction")
     p.add_argument("--system", help="experimental system (see `ilforge compare --list`): its viscosity is used for Yeh-Hummer")
@@ -28,37 +30,72 @@ def register(p):
     p.set_defaults(func=run)
 
 
+#: settings field -> the option that sets it (for error messages)
+OPTION_OF = {"n_blocks": "--n-blocks", "properties": "--properties", "rdf_rmax_A": "--rdf-rmax-A", "skip_ps": "--skip-ps",
+             "viscosity_Pa_s": "--viscosity-Pa-s", "rdf_pairs": "--rdf", "com_rdf_pairs": "--com-rdf", "charges": "--charges",
+             "sq_experiment": "--sq-experiment"}
+
+
 def _pair(s):
     from ilforge.errors import IlforgeError
 
     parts = s.split("-")
-    if len(parts) != 2:
+    if len(parts) != 2 or not all(parts):
         raise IlforgeError(f"pair {s!r}: write it as A-B, e.g. Li-O")
     return tuple(parts)
 
 
-def _settings(args):
-    from ilforge.analysis.settings import AnalysisSettings
+def _properties(text: str) -> list[str]:
+    from ilforge.analysis.settings import PROPERTIES
+    from ilforge.errors import IlforgeError
 
+    props = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in props if p not in PROPERTIES]
+    if bad or not props:
+        raise IlforgeError(f"--properties {text!r}: unknown property {', '.join(bad) or '(none given)'}; choose from {','.join(PROPERTIES)}")
+    return props
+
+
+def _charges(items: list[str]) -> dict[str, float]:
+    """``["AR=0,NE=0", "Li=1"]`` -> {"AR": 0.0, "NE": 0.0, "Li": 1.0}."""
+    from ilforge.errors import IlforgeError
+
+    out = {}
+    for item in ",".join(items).split(","):
+        name, sep, z = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(z)
+        except ValueError:
+            raise IlforgeError(f"--charges {item!r}: write SPECIES=Z pairs, e.g. --charges AR=0,NE=0 or EMIM=1,BF4=-1") from None
+    return out
+
+
+def _settings(args):
+    from ilforge.analysis.settings import settings_from
+
+    data = {}
     if args.recipe:
+        from ilforge.analysis.driver import recipe_analysis_settings
         from ilforge.recipe import load_recipe
 
-        settings = load_recipe(args.recipe).analysis
-    else:
-        settings = AnalysisSettings()
-    data = settings.model_dump()
+        data = recipe_analysis_settings(load_recipe(args.recipe)).model_dump(exclude_unset=True)
     for k in ("rdf_rmax_A", "viscosity_Pa_s", "n_blocks", "skip_ps", "sq_experiment"):
         if getattr(args, k) is not None:
             data[k] = getattr(args, k)
-    if args.properties:
-        data["properties"] = args.properties.split(",")
-    if args.sq_experiment and "sq" not in data["properties"]:
-        data["properties"].append("sq")
+    if args.properties is not None:
+        data["properties"] = _properties(args.properties)
     if args.rdf:
         data["rdf_pairs"] = [_pair(s) for s in args.rdf]
     if args.com_rdf:
         data["com_rdf_pairs"] = [_pair(s) for s in args.com_rdf]
-    return AnalysisSettings.model_validate(data)
+    if args.charges:
+        data["charges"] = {**data.get("charges", {}), **_charges(args.charges)}
+    settings = settings_from(data, OPTION_OF)
+    if args.sq_experiment and "sq" not in settings.properties:
+        settings.properties.append("sq")  # in place: the list stays "not given" unless --properties was
+    return settings
 
 
 def _print_run(r: dict) -> None:
@@ -81,8 +118,8 @@ def _print_run(r: dict) -> None:
     for name, g in (r.get("rdf") or {}).items():
         cn = g.get("cn_cutoff", g.get("cn_first_min"))
         where = g.get("cutoff_A", g.get("first_min_r_A"))
-        peak = g["r_A"][int(max(range(len(g["g"])), key=lambda i: g["g"][i]))]
-        print(f"  RDF {name}: peak at {peak:.2f} A" + (f", CN {cn:.2f} within {where:.2f} A" if cn is not None else ""))
+        peak = f"first peak at {g['first_peak_r_A']:.2f} A (g {g['first_peak_g']:.2f})" if g.get("first_peak_r_A") else "no significant peak"
+        print(f"  RDF {name}: {peak}" + (f", CN {cn:.2f} within {where:.2f} A" if cn is not None else ""))
     if "sq" in r and r["sq"].get("R_factor") is not None:
         print(f"  X-ray S(q) R-factor {r['sq']['R_factor']:.3f}")
     if "ions" in r:
