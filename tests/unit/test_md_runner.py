@@ -101,25 +101,19 @@ def test_run_writes_h5md_and_resumes(tmp_path, ensemble, thermostat):
 
 
 def test_restart_continues_from_checkpoint(tmp_path):
+    """A run whose record is gone resumes from its last checkpoint: the frames after it are cut and
+    rewritten, none duplicated (the kill matrix is in test_md_resume_exact.py)."""
     atoms, calc = li_bf4_box(4)
     s = MDSettings(ensemble="nvt", timestep_fs=1.0, equilibration_ps=0.0, production_ps=0.04, save_every_steps=5, checkpoint_every_steps=20)
-    run_state_point(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
-    # simulate a crash after step 20: drop run.json and the checkpoint of step 40, keep the one of step 20
-    from ase.io import read, write
+    first = run_state_point(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
+    from ilforge.md.checkpoint import read_checkpoint
 
-    ck = read(tmp_path / "checkpoint.extxyz")
-    assert ck.info["md_step"] == 40
+    assert read_checkpoint(tmp_path)["step"] == 40 and read_checkpoint(tmp_path)["frames"] == {"production": 9, "equilibration": 0}
     (tmp_path / "run.json").unlink()
-    full = read_h5md(tmp_path / "production.h5")
-    a20 = atoms.copy()
-    a20.positions = full.positions[4]
-    a20.info["md_step"] = 20
-    a20.set_momenta(ck.get_momenta())
-    write(tmp_path / "checkpoint.extxyz", a20, format="extxyz")
     res = run_state_point(atoms.copy(), calc, s, tmp_path, StatePoint(300.0))
     tr = read_h5md(tmp_path / "production.h5")
-    assert res.status == "completed" and res.steps_done == 40
-    assert list(tr.step) == list(range(0, 45, 5))  # frames after step 20 were rewritten, none duplicated
+    assert res.status == "completed" and res.steps_done == 40 and first.steps_done == 40
+    assert list(tr.step) == list(range(0, 45, 5))
 
 
 @pytest.mark.parametrize("ensemble,thermostat", [("nvt", "langevin"), ("nvt", "nose-hoover"), ("npt", "nose-hoover")])
@@ -134,21 +128,22 @@ def test_resumed_run_continues_the_interrupted_one_exactly(tmp_path, ensemble, t
                           production_ps=n_steps / 1000, save_every_steps=10, checkpoint_every_steps=20, pdamp_fs=100.0,
                           tdamp_fs=20.0)
 
-    from ase.io import read, write
-
     run_state_point(atoms.copy(), calc, settings(80), tmp_path / "straight", StatePoint(300.0, P))
     for name in ("resumed", "state_lost"):
         run_state_point(atoms.copy(), calc, settings(40), tmp_path / name, StatePoint(300.0, P))  # "interrupted" at 40
-    ck = read(tmp_path / "state_lost" / "checkpoint.extxyz")
-    del ck.info["integrator_state"]  # the control: a checkpoint of positions and momenta only
-    write(tmp_path / "state_lost" / "checkpoint.extxyz", ck, format="extxyz")
+    ck = tmp_path / "state_lost" / "checkpoint.npz"
+    with np.load(ck) as z:
+        doc = {k: z[k] for k in z.files}
+    doc["state"] = np.array("{}")  # the control: a checkpoint of positions and momenta only
+    with open(ck, "wb") as fh:
+        np.savez(fh, **doc)
     for name in ("resumed", "state_lost"):
         run_state_point(atoms.copy(), calc, settings(80), tmp_path / name, StatePoint(300.0, P))
     a, b, c = (read_h5md(tmp_path / n / "production.h5") for n in ("straight", "resumed", "state_lost"))
     assert list(a.step) == list(b.step) == list(range(0, 90, 10))
-    # exact up to the checkpoint's 8 decimals (extxyz) ...
-    np.testing.assert_allclose(b.positions[-1], a.positions[-1], rtol=0, atol=1e-7)
-    np.testing.assert_allclose(b.volumes_A3, a.volumes_A3, rtol=1e-9)
+    # bit for bit ...
+    np.testing.assert_array_equal(b.positions, a.positions)
+    np.testing.assert_array_equal(b.volumes_A3, a.volumes_A3)
     # ... while a restart without the integrator state drifts away
     assert np.abs(c.positions[-1] - a.positions[-1]).max() > 1e-5
     if ensemble == "npt":
@@ -251,7 +246,7 @@ def test_state_point_task_failure_is_an_error(tmp_path):
     from ilforge.errors import IlforgeError
     from ilforge.md.state_points import run_state_points
 
-    s = MDSettings(ensemble="nvt", equilibration_ps=0.0, production_ps=0.002, monitors={"bonds": False})
+    s = MDSettings(ensemble="nvt", equilibration_ps=0.0, production_ps=0.002, save_every_steps=2, monitors={"bonds": False})
     with pytest.raises(IlforgeError, match="failed"):
         run_state_points(Atoms("Ar", cell=np.eye(3) * 5, pbc=True), {"kind": "named", "name": "nope"}, s, [tmp_path / "x"],
                          [StatePoint(100.0)])

@@ -32,7 +32,7 @@ def register(p):
     p.add_argument("--dtype", choices=["float32", "float64"], default=None)
     p.add_argument("--workers", type=int, default=1, help="state points run in parallel processes")
     p.add_argument("--seed", type=int)
-    p.add_argument("--no-restart", action="store_true", help="start over instead of resuming from checkpoints")
+    p.add_argument("--no-restart", action="store_true", help="start over (dropping old checkpoints) instead of resuming exactly from them")
     p.set_defaults(func=run)
 
 

@@ -49,6 +49,23 @@ class NamedCalculator:
     def to_dict(self) -> dict:
         return {"kind": NAMED, "name": self.name}
 
+    def check(self, atoms, where: str = "the structure") -> None:
+        """Refuse elements the calculator has no parameters for (EMT), before any work starts."""
+        if self.name != "emt":
+            return
+        from ase.calculators.emt import parameters
+
+        missing = sorted(set(atoms.get_chemical_symbols()) - set(parameters))
+        if missing:
+            raise IlforgeError(f"EMT has no parameters for element(s) {', '.join(missing)} in {where} (it covers "
+                               f"{', '.join(sorted(parameters))}); choose another model: --model lj or a trained model")
+
+
+def check_calculator(d: dict, atoms, where: str = "the structure") -> None:
+    """Refuse a named calculator that cannot handle ``atoms`` (see :meth:`NamedCalculator.check`)."""
+    if d.get("kind") == NAMED:
+        NamedCalculator(d["name"]).check(atoms, where)
+
 
 def calculator_from_dict(d: dict):
     """A new ASE calculator from its description (see the module docstring)."""

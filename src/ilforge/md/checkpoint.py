@@ -1,28 +1,40 @@
-"""Checkpoints of an MD run: positions, momenta, cell and the integrator's internal state.
+"""Checkpoints of an MD run: positions, momenta, cell, the integrator's internal state and the frame counts.
 
-The checkpoint is an extxyz file (8 decimals) with ``md_step`` and ``integrator_state`` (JSON) in
-its info, replaced atomically. With the integrator state a resumed run continues the interrupted
-one exactly (to the file's precision): Nose-Hoover chain positions η and momenta p_η
+The checkpoint ``checkpoint.npz`` (numpy, float64 bit for bit, replaced atomically) holds
+
+    numbers (N,)  positions (N, 3) Å  momenta (N, 3) amu·Å/(ASE time)  cell (3, 3) Å  pbc (3,)
+    step          the MD step of the checkpoint
+    frames        JSON {"equilibration": n, "production": n}: frames in each H5MD file at that step
+                  (the writer flushes them before the checkpoint is written)
+    state         JSON, see :func:`integrator_state`
+
+With these a resumed run continues the interrupted one bit for bit: the H5MD files are cut back to
+the recorded frame counts (frames written after the checkpoint are rewritten, none is lost or
+doubled), the random stream (Langevin) continues where it was, and within a segment the
+integrator's variables are put back: Nose-Hoover chain positions η and momenta p_η
 (``NoseHooverChainNVT`` and the particle thermostat of ``IsotropicMTKNPT``), the MTK barostat's
-volume momentum p_ε and its chain ξ, p_ξ (the volume itself is the checkpoint's cell: a new
-integrator starts at ε = 0 there), and the random stream of Langevin.
+chain ξ, p_ξ, the volume momentum p_ε, the strain ε and the reference cell h₀ with V₀ (the cell
+is h = h₀ exp(ε): Martyna, Tobias, Klein, J. Chem. Phys. 101, 4177 (1994)).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
-from ilforge.md.result import CHECKPOINT
+import numpy as np
 
-MD_STEP = "md_step"  # info, int: the MD step of the checkpoint
-INTEGRATOR_STATE = "integrator_state"  # info, str (JSON): see integrator_state()
+from ilforge.errors import CorruptFileError
+from ilforge.md.result import CHECKPOINT, EQUILIBRATION, PRODUCTION
+
+FORMAT = 1
 
 
 def integrator_state(dyn, rng) -> dict:
     """The variables beyond positions, momenta and cell that the integrator carries from step to step
-    (see the module docstring); JSON-serialisable."""
+    (see the module docstring); JSON-serialisable, floats exact (``repr`` round trip)."""
     st: dict = {"rng": rng.bit_generator.state}
     th = getattr(dyn, "_thermostat", None)
     if th is not None:
@@ -30,13 +42,18 @@ def integrator_state(dyn, rng) -> dict:
     ba = getattr(dyn, "_barostat", None)
     if ba is not None:
         st["xi"], st["p_xi"] = ba._xi.tolist(), ba._p_xi.tolist()
-        st["p_eps"] = float(dyn._p_eps)
+        st["p_eps"], st["eps"] = float(dyn._p_eps), float(dyn._eps)
+        st["cell0"], st["volume0"] = np.asarray(dyn._cell0).tolist(), float(dyn._volume0)
     return st
 
 
-def restore_integrator_state(dyn, rng, st: dict) -> None:
-    """Put back what :func:`integrator_state` saved (on a new integrator at the checkpoint's cell)."""
+def restore_rng(rng, st: dict) -> None:
+    """Put the random stream back where the checkpoint left it."""
     rng.bit_generator.state = st["rng"]
+
+
+def restore_integrator_state(dyn, st: dict) -> None:
+    """Put back what :func:`integrator_state` saved into a new integrator of the same segment."""
     th = getattr(dyn, "_thermostat", None)
     if th is not None and "eta" in st:
         th._eta[:], th._p_eta[:] = st["eta"], st["p_eta"]
@@ -44,31 +61,49 @@ def restore_integrator_state(dyn, rng, st: dict) -> None:
     if ba is not None and "xi" in st:
         ba._xi[:], ba._p_xi[:] = st["xi"], st["p_xi"]
         dyn._p_eps = st["p_eps"]
+        if "eps" in st:
+            dyn._eps, dyn._volume0 = st["eps"], st["volume0"]
+            dyn._cell0 = np.array(st["cell0"], dtype=float)
 
 
-def write_checkpoint(atoms, step: int, outdir: str | Path, state: dict | None = None) -> None:
-    """Write ``outdir/checkpoint.extxyz`` (through a temporary file and a rename)."""
-    from ase.io import write
-
+def write_checkpoint(atoms, step: int, outdir: str | Path, state: dict | None = None, frames: dict | None = None) -> None:
+    """Write ``outdir/checkpoint.npz`` (through a temporary file and a rename)."""
     outdir = Path(outdir)
-    a = atoms.copy()
-    a.calc = None
-    a.info[MD_STEP] = int(step)
-    if state is not None:
-        a.info[INTEGRATOR_STATE] = json.dumps(state)
     tmp = outdir / (CHECKPOINT + ".tmp")
-    write(tmp, a, format="extxyz")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, format=np.int64(FORMAT), step=np.int64(step), numbers=atoms.numbers, positions=atoms.positions,
+                 momenta=atoms.get_momenta(), cell=atoms.cell.array, pbc=atoms.pbc,
+                 frames=np.array(json.dumps(frames or {})), state=np.array(json.dumps(state or {})))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, outdir / CHECKPOINT)
 
 
-def read_checkpoint(outdir: str | Path):
-    """(atoms, step, integrator state or None) of ``outdir/checkpoint.extxyz``."""
-    from ase.io import read
-
-    a = read(Path(outdir) / CHECKPOINT, format="extxyz")
-    st = a.info.get(INTEGRATOR_STATE)
-    return a, int(a.info[MD_STEP]), (json.loads(st) if isinstance(st, str) else None)
+def read_checkpoint(outdir: str | Path) -> dict:
+    """The checkpoint of ``outdir``: {step, numbers, positions, momenta, cell, pbc, frames, state};
+    an unreadable file is a :class:`~ilforge.errors.CorruptFileError` naming what to delete."""
+    path = Path(outdir) / CHECKPOINT
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ck = {k: z[k] for k in ("numbers", "positions", "momenta", "cell", "pbc")}
+            ck["step"] = int(z["step"])
+            ck["frames"] = json.loads(str(z["frames"]))
+            ck["state"] = json.loads(str(z["state"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        names = ", ".join(str(Path(outdir) / n) for n in (CHECKPOINT, EQUILIBRATION, PRODUCTION))
+        raise CorruptFileError(f"MD checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {exc}). To start this "
+                               f"state point over, delete {names} (or run `ilforge md --no-restart`)") from None
+    for k in ("positions", "momenta", "cell"):
+        if not np.all(np.isfinite(ck[k])):
+            raise CorruptFileError(f"MD checkpoint {path} holds non-finite {k}; delete it (or run `ilforge md --no-restart`) "
+                                   "to start this state point over")
+    return ck
 
 
 def has_checkpoint(outdir: str | Path) -> bool:
     return (Path(outdir) / CHECKPOINT).is_file()
+
+
+def remove_checkpoint(outdir: str | Path) -> None:
+    """Delete a checkpoint (a run started over must not resume from the previous one's)."""
+    (Path(outdir) / CHECKPOINT).unlink(missing_ok=True)

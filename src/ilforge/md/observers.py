@@ -91,20 +91,20 @@ class Observer:
 class FrameWriter(Observer):
     """Appends a frame to ``equilibration.h5`` or ``production.h5`` (by the segment's phase) every
     ``save_every_steps``: positions, cell, potential and kinetic energy (eV), temperature (K) and
-    :func:`pressure_bar`. Keeps (t_ps, E_pot + E_kin) of production frames for the NVE drift."""
+    :func:`pressure_bar`. ``resume_frames``: the frame counts of a checkpoint ({phase: n}); the files
+    are cut back to them and appended to (None: new files)."""
 
-    def __init__(self, atoms, outdir: Path, settings, meta: dict, resumed_at: int | None):
+    def __init__(self, atoms, outdir: Path, settings, meta: dict, resume_frames: dict | None):
         super().__init__(settings.save_every_steps)
         self.atoms = atoms
         self.timestep_ps = settings.timestep_fs * FS_TO_PS
-        mode = "a" if resumed_at is not None else "w"
+        mode = "a" if resume_frames is not None else "w"
         self.writers = {ph: H5MDWriter(Path(outdir) / name, atoms, settings.flush_every_frames, meta, mode=mode)
                         for ph, name in (("production", PRODUCTION), ("equilibration", EQUILIBRATION))}
-        if resumed_at is not None:
-            for w in self.writers.values():
-                w.truncate_after(resumed_at)
+        if resume_frames is not None:
+            for ph, w in self.writers.items():
+                w.truncate_to(int(resume_frames.get(ph, 0)))
         self.phase = "equilibration"
-        self.energies: list[tuple[float, float]] = []
 
     def begin(self, dyn, segment, step: int) -> None:
         super().begin(dyn, segment, step)
@@ -117,11 +117,12 @@ class FrameWriter(Observer):
         res = atoms.calc.results if atoms.calc is not None else {}
         epot = float(res["energy"]) if "energy" in res else float(atoms.get_potential_energy())
         ekin = float(atoms.get_kinetic_energy())
-        t_ps = step * self.timestep_ps
-        self.writers[self.phase].append(step, t_ps, atoms.positions, atoms.cell.array, epot, ekin, atoms.get_temperature(),
-                                        pressure_bar(atoms, ekin))
-        if self.phase == "production":
-            self.energies.append((t_ps, epot + ekin))
+        self.writers[self.phase].append(step, step * self.timestep_ps, atoms.positions, atoms.cell.array, epot, ekin,
+                                        atoms.get_temperature(), pressure_bar(atoms, ekin))
+
+    def flush(self) -> dict:
+        """Write every buffered frame; the frame count of each file ({phase: n})."""
+        return {ph: (w.flush(), w.n_frames())[1] for ph, w in self.writers.items()}
 
     def close(self) -> None:
         for w in self.writers.values():
@@ -144,23 +145,34 @@ class MonitorCheck(Observer):
 
 
 class CheckpointWriter(Observer):
-    """Writes the checkpoint (with the integrator state, :mod:`ilforge.md.checkpoint`) every
-    ``checkpoint_every_steps`` and at the last step."""
+    """Every ``checkpoint_every_steps`` and at the last step: flushes the frame writer, then writes the
+    checkpoint with the integrator state and the frame counts (:mod:`ilforge.md.checkpoint`), so a
+    resumed run neither loses a buffered frame nor writes one twice."""
 
-    def __init__(self, atoms, outdir: Path, rng, interval: int, total_steps: int):
+    def __init__(self, atoms, outdir: Path, rng, interval: int, total_steps: int, writer: FrameWriter):
         super().__init__(interval, (total_steps,))
-        self.atoms, self.outdir, self.rng = atoms, Path(outdir), rng
+        self.atoms, self.outdir, self.rng, self.writer = atoms, Path(outdir), rng, writer
 
     def observe(self, step: int, dyn) -> None:
-        write_checkpoint(self.atoms, step, self.outdir, integrator_state(dyn, self.rng))
+        frames = self.writer.flush()
+        write_checkpoint(self.atoms, step, self.outdir, integrator_state(dyn, self.rng), frames)
 
 
-class Progress(Observer):
-    """Calls ``progress(steps_done, steps_total)``."""
+class ProgressReport(Observer):
+    """Reports steps done to an :class:`ilforge.progress.Progress` with the speed in ns/day
+    (steps/s x Δt) and the latest temperature (K), density (g/cm³) and pressure (bar)."""
 
-    def __init__(self, progress, interval: int, total_steps: int, segment_ends):
+    def __init__(self, progress, atoms, timestep_fs: float, interval: int, segment_ends):
         super().__init__(interval, segment_ends)
-        self.progress, self.total = progress, total_steps
+        self.progress, self.atoms, self.timestep_fs = progress, atoms, float(timestep_fs)
 
     def observe(self, step: int, dyn) -> None:
-        self.progress(step, self.total)
+        from ilforge.units import FS_TO_NS, S_PER_DAY, density_g_cm3
+
+        a = self.atoms
+        latest = {"ns_per_day": self.progress.rate_per_s * self.timestep_fs * FS_TO_NS * S_PER_DAY,
+                  "T_K": float(a.get_temperature())}
+        if a.cell.rank == 3:
+            latest["rho_g_cm3"] = density_g_cm3(float(a.get_masses().sum()), a.get_volume())
+            latest["P_bar"] = pressure_bar(a, float(a.get_kinetic_energy()))
+        self.progress.set(step, **latest)

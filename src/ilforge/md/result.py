@@ -7,7 +7,8 @@ belongs to the MD runner; the names inside it are defined here and nowhere else:
     start.extxyz         the starting structure of the task
     equilibration.h5     H5MD frames of the schedule and equilibration
     production.h5        H5MD frames of the production
-    checkpoint.extxyz    last checkpoint (positions, momenta, cell, integrator state)
+    checkpoint.npz       last checkpoint (positions, momenta, cell, integrator state, frame counts)
+    progress.json        progress of the run (steps, ns/day, latest monitor values; ilforge.progress)
     high_spread_frames.extxyz  frames where the committee disagreed (for labelling)
     run.json             the outcome (:class:`MDResult`), written last
 
@@ -20,11 +21,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ilforge.errors import IlforgeError
+from ilforge.errors import CorruptFileError
 from ilforge.jsonio import write_json_atomic
 
 RUN_JSON = "run.json"
-CHECKPOINT = "checkpoint.extxyz"
+CHECKPOINT = "checkpoint.npz"
+PROGRESS = "progress.json"
 PRODUCTION = "production.h5"
 EQUILIBRATION = "equilibration.h5"
 START = "start.extxyz"
@@ -88,5 +90,6 @@ class MDResult:
             return None
         try:
             return cls.from_dict(json.loads(path.read_text()))
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
-            raise IlforgeError(f"{path} is unreadable ({exc}); delete it to rerun the state point") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise CorruptFileError(f"MD run record {path} is unreadable ({exc}); delete it to rerun the state point "
+                                   "(it resumes from its checkpoint)") from None

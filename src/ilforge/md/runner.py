@@ -8,9 +8,13 @@ pressure stages, the equilibration at the state point, then production, each a s
 its own integrator. Writer, monitors, checkpoints and progress are observers attached to the
 integrator (:mod:`ilforge.md.observers`): frames every ``save_every_steps`` go to
 ``equilibration.h5`` / ``production.h5``; monitors run every ``monitors.check_every_steps``; a
-checkpoint (extxyz with momenta and the integrator state, :mod:`ilforge.md.checkpoint`) every
-``checkpoint_every_steps``. Running the same call again resumes from the last checkpoint, exactly
-as if never interrupted, or returns at once when the run was done.
+checkpoint (exact positions, momenta, cell, the integrator state, the random stream and the frame
+counts of both files, :mod:`ilforge.md.checkpoint`) every ``checkpoint_every_steps``, after the
+buffered frames are flushed. Running the same call again resumes from the last checkpoint and
+gives, frame for frame and bit for bit, the trajectory of an uninterrupted run (also when the
+checkpoint lies on a segment boundary), or returns at once when the run was done. Before the first
+force call the temperatures and the positions, momenta and cell are checked to be finite
+(:func:`check_finite`): a NaN position would make a neighbour list loop forever.
 
 Several state points, each a file-described task: :mod:`ilforge.md.state_points`.
 """
@@ -18,6 +22,7 @@ Several state points, each a file-described task: :mod:`ilforge.md.state_points`
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,11 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from ilforge.errors import IlforgeError
-from ilforge.md.checkpoint import has_checkpoint, read_checkpoint, restore_integrator_state
+from ilforge.md.checkpoint import has_checkpoint, read_checkpoint, remove_checkpoint, restore_integrator_state, restore_rng
 from ilforge.md.monitors import Monitor, Problem, TemperatureMonitor, default_monitors, energy_drift
-from ilforge.md.observers import CheckpointWriter, FrameWriter, MonitorCheck, Observer, Progress, StopRun
-from ilforge.md.result import CHECKPOINT, COMPLETED, PRODUCTION, STOPPED, MDResult
+from ilforge.md.observers import CheckpointWriter, FrameWriter, MonitorCheck, Observer, ProgressReport, StopRun
+from ilforge.md.result import CHECKPOINT, COMPLETED, HIGH_SPREAD_FRAMES, PRODUCTION, PROGRESS, STOPPED, MDResult
 from ilforge.md.settings import MDSettings
+from ilforge.md.trajectory import read_h5md
+from ilforge.progress import Progress
 from ilforge.units import BAR, FS, PS
 
 log = logging.getLogger(__name__)
@@ -126,41 +133,67 @@ def _finished(outdir: Path, total: int) -> MDResult | None:
     return None
 
 
+def check_finite(atoms, where: str) -> None:
+    """Positions, momenta and (periodic) cell finite, the periodic cell not degenerate; else an
+    :class:`IlforgeError` before any force call (a NaN position makes neighbour lists loop forever)."""
+    bad = [name for name, x in (("positions", atoms.positions), ("momenta", atoms.get_momenta()), ("cell", atoms.cell.array))
+           if not np.all(np.isfinite(x))]
+    if bad:
+        raise IlforgeError(f"{where}: non-finite {', '.join(bad)} (NaN or inf) before the first MD step; check the structure "
+                           "file (or the checkpoint) and that temperatures are positive and finite")
+    if any(atoms.pbc) and atoms.cell.rank == 3 and not abs(atoms.get_volume()) > 1e-6:
+        raise IlforgeError(f"{where}: the periodic cell has zero volume; give a structure file with a proper cell")
+
+
+def check_state_point(segs, where: str) -> None:
+    """Every segment's temperature positive and finite, pressures finite; else an :class:`IlforgeError`."""
+    for seg in segs:
+        if not (np.isfinite(seg.temperature_K) and seg.temperature_K > 0):
+            raise IlforgeError(f"{where}: temperature {seg.temperature_K} K of the {seg.phase}; temperatures must be finite "
+                               "and > 0 K (md.temperatures_K, --temperature-K)")
+        if seg.pressure_bar is not None and not np.isfinite(seg.pressure_bar):
+            raise IlforgeError(f"{where}: pressure {seg.pressure_bar} bar of the {seg.phase}; give a finite pressure")
+
+
 def _start(atoms, temperature_K: float, outdir: Path, restart: bool, seed: int):
-    """Where the run starts: (step, integrator state or None, resumed?). From the checkpoint when
-    there is one (``restart``), else at step 0 with Maxwell-Boltzmann momenta at ``temperature_K``."""
+    """Where the run starts: (step, checkpoint dict or None). From the checkpoint when there is one
+    (``restart``), else at step 0 with Maxwell-Boltzmann momenta at ``temperature_K``."""
     from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
     if restart and has_checkpoint(outdir):
-        ck, step, saved_state = read_checkpoint(outdir)
-        if len(ck) != len(atoms) or not np.array_equal(ck.numbers, atoms.numbers):
+        ck = read_checkpoint(outdir)
+        if len(ck["numbers"]) != len(atoms) or not np.array_equal(ck["numbers"], atoms.numbers):
             raise IlforgeError(f"{outdir / CHECKPOINT} belongs to another system; use a new output directory or delete it")
-        atoms.set_cell(ck.cell, scale_atoms=False)
-        atoms.positions = ck.positions
-        atoms.set_momenta(ck.get_momenta())
-        log.info("%s: resuming from step %d", outdir, step)
-        return step, saved_state, True
+        atoms.set_cell(ck["cell"], scale_atoms=False)
+        atoms.positions = ck["positions"]
+        atoms.set_momenta(ck["momenta"])
+        log.info("%s: resuming from step %d", outdir, ck["step"])
+        return ck["step"], ck
+    remove_checkpoint(outdir)
     thermalize_momenta(atoms, temperature_K=temperature_K, rng=np.random.default_rng(seed))
     Stationary(atoms)
-    return 0, None, False
+    return 0, None
 
 
-def _observers(atoms, settings: MDSettings, state: StatePoint, outdir: Path, segs, rng, monitors, progress, resumed_at):
+def _observers(atoms, settings: MDSettings, state: StatePoint, outdir: Path, segs, rng, monitors, progress, ck):
     """Writer, monitor check, checkpoint and progress, in the order they act at a step."""
     total = sum(s.n_steps for s in segs)
     ends = [s.start + s.n_steps for s in segs]
     meta = {"temperature_K": state.temperature_K, "pressure_bar": state.pressure_bar, "ensemble": settings.ensemble,
             "timestep_fs": settings.timestep_fs, "save_every_steps": settings.save_every_steps}
-    writer = FrameWriter(atoms, outdir, settings, meta, resumed_at)
+    writer = FrameWriter(atoms, outdir, settings, meta, None if ck is None else ck["frames"])
     check = MonitorCheck(atoms, monitors, settings.monitors.check_every_steps, ends)
-    obs: list[Observer] = [writer, check, CheckpointWriter(atoms, outdir, rng, settings.checkpoint_every_steps, total)]
+    obs: list[Observer] = [writer, check, CheckpointWriter(atoms, outdir, rng, settings.checkpoint_every_steps, total, writer)]
     if progress is not None:
-        obs.append(Progress(progress, min(settings.save_every_steps, settings.monitors.check_every_steps), total, ends))
+        every = min(settings.save_every_steps, settings.monitors.check_every_steps)
+        obs.append(ProgressReport(progress, atoms, settings.timestep_fs, every, ends))
     return writer, obs
 
 
-def _run_segments(atoms, settings: MDSettings, segs, step: int, saved_state, rng, observers, monitors) -> tuple[int, Problem | None]:
-    """Run the segments from ``step`` on, one integrator each, observers attached; (last step, problem)."""
+def _run_segments(atoms, settings: MDSettings, segs, step: int, ck, rng, observers, monitors) -> tuple[int, Problem | None]:
+    """Run the segments from ``step`` on, one integrator each, observers attached; (last step, problem).
+    ``ck``: the checkpoint resumed from (its integrator state is put back when it lies inside a segment;
+    at a segment boundary the new segment starts with a new integrator, as an uninterrupted run does)."""
     for seg in segs:
         end = seg.start + seg.n_steps
         if step >= end:
@@ -169,9 +202,9 @@ def _run_segments(atoms, settings: MDSettings, segs, step: int, saved_state, rng
             if isinstance(m, TemperatureMonitor) and settings.ensemble != "nve":
                 m.target_K = seg.temperature_K
         dyn = make_integrator(atoms, settings, seg.temperature_K, seg.pressure_bar, rng)
-        if saved_state is not None and seg.start < step:  # resuming inside this segment
-            restore_integrator_state(dyn, rng, saved_state)
-        saved_state = None
+        if ck is not None and seg.start < step:  # resuming inside this segment
+            restore_integrator_state(dyn, ck["state"])
+        ck = None
         dyn.nsteps = step  # observers see the run's global step
         for o in observers:
             o.begin(dyn, seg, step)
@@ -185,14 +218,50 @@ def _run_segments(atoms, settings: MDSettings, segs, step: int, saved_state, rng
     return step, None
 
 
+def _prepare(atoms, calculator, settings: MDSettings, outdir: Path, state: StatePoint, segs, monitors, restart: bool):
+    """Monitors (on the starting structure), the starting point and the random stream; checks that
+    the state is finite before any force call. Returns (step0, checkpoint or None, rng, monitors)."""
+    seed = 0 if settings.seed is None else int(settings.seed)
+    check_state_point(segs, str(outdir))
+    check_finite(atoms, f"starting structure of {outdir}")
+    mons = monitors if monitors is not None else default_monitors(settings.monitors, atoms, state.temperature_K, outdir)
+    step0, ck = _start(atoms, segs[0].temperature_K if segs else state.temperature_K, outdir, restart, seed)
+    check_finite(atoms, f"checkpoint of {outdir}" if ck is not None else f"starting structure of {outdir}")
+    rng = np.random.default_rng([seed, step0])
+    if ck is not None and "rng" in ck["state"]:
+        restore_rng(rng, ck["state"])  # the random stream runs on across segments, as uninterrupted
+    if ck is not None:
+        _trim_high_spread(outdir / HIGH_SPREAD_FRAMES, step0)
+    atoms.calc = calculator
+    return step0, ck, rng, mons
+
+
+def _trim_high_spread(path: Path, step: int) -> None:
+    """Drop frames saved for labelling after ``step`` (the checkpoint resumed from): the resumed run
+    saves them again."""
+    if not path.is_file():
+        return
+    from ase.io import read, write
+
+    frames = read(path, ":", format="extxyz")
+    keep = [a for a in frames if int(a.info.get("md_step", -1)) <= step]
+    if not keep:
+        path.unlink()
+    elif len(keep) < len(frames):
+        tmp = path.with_name(path.name + ".tmp")
+        write(tmp, keep, format="extxyz")
+        os.replace(tmp, path)
+
+
 def run_state_point(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, monitors: list[Monitor] | None = None,
-                    restart: bool = True, progress=None) -> MDResult:
+                    restart: bool = True, progress: bool = True) -> MDResult:
     """Run one state point. ``atoms`` is changed in place (its final state); ``calculator`` any ASE calculator.
 
     ``monitors``: default :func:`~ilforge.md.monitors.default_monitors` from ``settings.monitors``.
-    ``progress``: optional callable(steps_done, steps_total). The random seed is ``settings.seed``
-    (the md stage derives it from the recipe's seed; 0 when unset). Returns an :class:`MDResult`,
-    also written to ``outdir/run.json``.
+    ``progress``: report steps, ns/day, T, density and P (:class:`ilforge.progress.Progress`: a line
+    on a terminal, ``outdir/progress.json``). The random seed is ``settings.seed`` (the md stage
+    derives it from the recipe's seed; 0 when unset). Returns an :class:`MDResult`, also written to
+    ``outdir/run.json``.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -201,17 +270,16 @@ def run_state_point(atoms, calculator, settings: MDSettings, outdir, state: Stat
     total = sum(s.n_steps for s in segs)
     if restart and (prev := _finished(outdir, total)) is not None:
         return prev
-    seed = 0 if settings.seed is None else int(settings.seed)
-    atoms.calc = calculator
-    step0, saved_state, resumed = _start(atoms, segs[0].temperature_K if segs else state.temperature_K, outdir, restart, seed)
-    rng = np.random.default_rng([seed, step0])
-    mons = monitors if monitors is not None else default_monitors(settings.monitors, atoms, state.temperature_K, outdir)
-    writer, observers = _observers(atoms, settings, state, outdir, segs, rng, mons, progress, step0 if resumed else None)
+    step0, ck, rng, mons = _prepare(atoms, calculator, settings, outdir, state, segs, monitors, restart)
+    rep = Progress(total, f"md {outdir.parent.name}/{outdir.name}", "step", done=step0, status_path=outdir / PROGRESS) if progress else None
+    writer, observers = _observers(atoms, settings, state, outdir, segs, rng, mons, rep, ck)
     t0 = time.perf_counter()
     try:
-        step, problem = _run_segments(atoms, settings, segs, step0, saved_state, rng, observers, mons)
+        step, problem = _run_segments(atoms, settings, segs, step0, ck, rng, observers, mons)
     finally:
         writer.close()
+        if rep is not None:
+            rep.close()
     wall = time.perf_counter() - t0
     result = MDResult(
         outdir=str(outdir), state=asdict(state), status=STOPPED if problem else COMPLETED, steps_done=step, steps_total=total,
@@ -219,13 +287,20 @@ def run_state_point(atoms, calculator, settings: MDSettings, outdir, state: Stat
         atom_steps_per_s=len(atoms) * (step - step0) / wall if wall > 0 else 0.0,
         monitors={m.name: m.summary() for m in mons}, settings=settings.model_dump(),
     )
-    if settings.ensemble == "nve" and len(writer.energies) >= 2:
-        t, e = np.array(writer.energies).T
-        result.nve_drift_eV_ps_atom = energy_drift(t, e, len(atoms))
+    if settings.ensemble == "nve":
+        result.nve_drift_eV_ps_atom = _nve_drift(outdir / PRODUCTION, len(atoms))
     result.save()
     if problem:
         log.warning("%s stopped: %s", outdir, problem)
     return result
+
+
+def _nve_drift(production: Path, n_atoms: int) -> float | None:
+    """:func:`energy_drift` of the production file's E_pot + E_kin (all frames, resumed or not)."""
+    tr = read_h5md(production)
+    if tr.n_frames < 2:
+        return None
+    return energy_drift(tr.time_ps, tr.observables["potential_energy"] + tr.observables["kinetic_energy"], n_atoms)
 
 
 # ------------------------------------------------------------------------ several state points

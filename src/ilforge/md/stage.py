@@ -16,15 +16,17 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ilforge import keys
 from ilforge.engine.local import local_executor
 from ilforge.errors import IlforgeError
-from ilforge.md.calculators import NAMES, NamedCalculator
+from ilforge.md.calculators import NAMES, NamedCalculator, check_calculator
 from ilforge.md.result import MDResult
 from ilforge.md.runner import StatePoint, state_points
 from ilforge.md.settings import MDSettings
 from ilforge.md.state_points import run_state_points, run_tasks, write_state_point_task
-from ilforge.project import MD, Project
+from ilforge.project import MD, Project, writes_project
 from ilforge.seeds import derive_seed
 
 log = logging.getLogger(__name__)
@@ -77,15 +79,67 @@ def md_start(project: Project, recipe, composition_id: str, temperature_K: float
     return start
 
 
+#: MDSettings field -> the command-line option that sets it (for messages)
+_OPTIONS = {"temperatures_K": "--temperature-K", "pressures_bar": "--pressure-bar", "timestep_fs": "--timestep-fs",
+            "equilibration_ps": "--equilibration-ps", "production_ps": "--production-ps", "save_every_steps": "--save-every",
+            "ensemble": "--ensemble", "seed": "--seed", "monitors.check_every_steps": "--check-every"}
+
+
 def md_settings(recipe=None, overrides: dict | None = None) -> MDSettings:
     """The recipe's ``md`` section (defaults without a recipe) with ``overrides`` (MDSettings fields;
-    ``monitors`` merged key by key)."""
-    data = (recipe.md if recipe is not None else MDSettings()).model_dump()
-    for k, v in (overrides or {}).items():
-        if v is None:
-            continue
+    ``monitors`` merged key by key). Invalid values are an :class:`IlforgeError` naming the recipe
+    field and the command-line option; pressures given for NVT/NVE are refused (they would be ignored)."""
+    from pydantic import ValidationError
+
+    base = recipe.md if recipe is not None else MDSettings()
+    data = base.model_dump()
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    for k, v in given.items():
         data[k] = {**data[k], **v} if k == "monitors" else v
-    return MDSettings.model_validate(data)
+    try:
+        settings = MDSettings.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "md"
+            opt = f" ({_OPTIONS[loc]})" if loc in _OPTIONS else ""
+            lines.append(f"md.{loc}{opt}: {err['msg'].removeprefix('Value error, ')} (got {err.get('input')!r})")
+        raise IlforgeError("invalid MD settings:\n  " + "\n  ".join(lines) + "\nfix the recipe's md section or the option") from None
+    pressure_given = "pressures_bar" in given or ("pressures_bar" in base.model_fields_set and "ensemble" not in given)
+    if settings.ensemble != "npt" and pressure_given:
+        raise IlforgeError(f"a pressure (md.pressures_bar / --pressure-bar) means nothing for ensemble {settings.ensemble}: "
+                           "it would be ignored; drop it, or use --ensemble npt")
+    return settings
+
+
+def _check_workers(workers: int) -> None:
+    if not isinstance(workers, int) or workers < 1:
+        raise IlforgeError(f"--workers {workers}: the number of state points run at once must be an integer >= 1")
+
+
+def read_structure(path):
+    """The structure in ``path`` (any ASE format); an empty, truncated or unreadable file is an
+    :class:`IlforgeError` naming it."""
+    from ase.io import read
+
+    path = Path(path)
+    if not path.is_file():
+        raise IlforgeError(f"structure file {path} not found; build one with `ilforge build` or give a structure file")
+    try:
+        atoms = read(path)
+    except Exception as exc:  # noqa: BLE001 - ASE raises many kinds for a bad file
+        raise IlforgeError(f"structure file {path} is empty, truncated or not a structure ASE can read "
+                           f"({type(exc).__name__}: {exc}); give a complete extxyz/xyz/cif/... file") from None
+    if isinstance(atoms, list):  # some readers return a list
+        atoms = atoms[-1]
+    if len(atoms) == 0:
+        raise IlforgeError(f"structure file {path} holds no atoms; give a complete structure")
+    if not np.all(np.isfinite(atoms.positions)) or not np.all(np.isfinite(atoms.cell.array)):
+        raise IlforgeError(f"structure file {path} has non-finite (NaN/inf) positions or cell; fix or rebuild it")
+    if not all(atoms.pbc) or atoms.cell.rank != 3:
+        raise IlforgeError(f"structure file {path} has no 3D periodic cell (pbc {atoms.pbc.tolist()}); MD here needs a box "
+                           "periodic on all three axes (Lattice=... and pbc=\"T T T\" in extxyz)")
+    return atoms
 
 
 def model_calculator(model: str | None, project: Project | None, recipe, settings: MDSettings) -> dict:
@@ -120,6 +174,7 @@ def _points(settings: MDSettings, recipe) -> list[StatePoint]:
     return state_points(settings, temps)
 
 
+@writes_project("md")
 def run_md(project: Project, recipe, *, model_name: str | None = None, compositions=None, workers: int = 1,
            overrides: dict | None = None, restart: bool = True, on_done=None, progress=None) -> MDStageResult:
     """Run MD on the project's compositions (see the module docstring); writes ``results/md.json``.
@@ -128,8 +183,7 @@ def run_md(project: Project, recipe, *, model_name: str | None = None, compositi
     once (local processes); ``on_done(composition_id, MDResult)`` and ``progress(n_done, n_total)``
     as each finishes.
     """
-    from ase.io import read
-
+    _check_workers(workers)
     settings = md_settings(recipe, overrides)
     calc = model_calculator(model_name, project, recipe, settings)
     tasks, cids, starts = [], [], {}
@@ -139,7 +193,8 @@ def run_md(project: Project, recipe, *, model_name: str | None = None, compositi
             if not box.is_file():
                 raise IlforgeError(f"no starting structure for {comp.id} at {p.temperature_K:g} K ({box}); run `ilforge build` first")
             if box not in starts:
-                starts[box] = read(box)
+                starts[box] = read_structure(box)
+                check_calculator(calc, starts[box], str(box))
             atoms = starts[box]
             tasks.append(write_state_point_task(project.md_run(comp.id, p.label), atoms, calc, settings, p,
                                                 _seed(settings, recipe, comp.id, p), restart))
@@ -165,13 +220,14 @@ def run_md_on_box(box, out, recipe=None, *, model_name: str | None = None, proje
     """Run the state points of ``recipe`` (or defaults) from an arbitrary structure file ``box`` into
     ``out/<state>`` (outside any project; ``project`` only to find a model by name)."""
     box = Path(box)
-    if not box.is_file():
-        raise IlforgeError(f"box {box} not found; build one with `ilforge build` or give a structure file")
+    _check_workers(workers)
+    atoms = read_structure(box)
     settings = md_settings(recipe, overrides)
     calc = model_calculator(model_name, project, recipe, settings)
+    check_calculator(calc, atoms, str(box))
     points = _points(settings, recipe)
     with local_executor(workers) as ex:
-        results = run_state_points(box, calc, settings, [Path(out) / p.label for p in points], points, ex,
+        results = run_state_points(atoms, calc, settings, [Path(out) / p.label for p in points], points, ex,
                                    None if on_done is None else (lambda r: on_done(box.stem, r)), restart,
                                    [_seed(settings, recipe, box.stem, p) for p in points])
     return MDStageResult([(box.stem, r) for r in results])

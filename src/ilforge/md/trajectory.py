@@ -168,40 +168,61 @@ class Trajectory:
 
 
 # ---------------------------------------------------------------------------- writer
+_GROUPS = ("particles/all/position", "particles/all/box/edges") + tuple(f"observables/{n}" for n in OBSERVABLES)
+
+
+def _open_h5(path: Path, mode: str):
+    """``h5py.File(path, mode)``, an unreadable file (truncated, not HDF5) as a :class:`TrajectoryError`
+    that names the file and the fix."""
+    import h5py
+
+    try:
+        return h5py.File(path, mode)
+    except OSError as exc:
+        raise TrajectoryError(
+            f"trajectory {path} is corrupt or truncated ({exc}); it cannot be read. If the run was killed while "
+            f"writing it, delete {path.parent}'s checkpoint and .h5 files (or run `ilforge md --no-restart`) to start "
+            "this state point over") from None
+
+
 class H5MDWriter:
     """Append frames to an H5MD file, buffering ``flush_every`` frames in memory.
 
     >>> with H5MDWriter(path, atoms) as w:
-    ...     w.append(step, time_ps, atoms, potential_energy=e, kinetic_energy=k)
+    ...     w.append(step, time_ps, atoms.positions, atoms.cell, potential_energy=e, kinetic_energy=k)
 
-    ``append`` copies the positions (unwrapped), cell and observables; ``truncate_after(step)``
-    drops frames beyond a checkpoint before a restart.
+    ``append`` copies the positions (unwrapped), cell and observables. The file is open only while
+    frames are written (``flush``), so a process killed between two flushes leaves a complete, readable
+    file with every flushed frame. ``mode="a"`` appends to an existing file (a resumed run), after
+    :meth:`truncate_to` (frame count recorded in the checkpoint) or :meth:`truncate_after` (a step).
     """
 
     def __init__(self, path, atoms, flush_every: int = 100, metadata: dict | None = None, mode: str = "w"):
-        import h5py
-
         from ilforge.keys import MOL_ID, MOL_SPECIES
 
         self.path = Path(path)
         self.flush_every = int(flush_every)
         self._buf: list[tuple] = []
         self.n_atoms = len(atoms)
-        exists = self.path.exists() and mode == "a"
-        self.f = h5py.File(self.path, "a" if exists else "w")
-        if not exists:
-            self._create(atoms, atoms.arrays.get(MOL_ID), atoms.arrays.get(MOL_SPECIES), metadata or {})
-        else:
-            n = self.f["particles/all/position/value"].shape[1]
+        self.closed = False
+        if self.path.exists() and mode == "a":
+            with _open_h5(self.path, "r") as f:
+                try:
+                    n = f["particles/all/position/value"].shape[1]
+                except KeyError:
+                    raise TrajectoryError(f"{self.path} is not an H5MD trajectory written by ilforge; delete it or use a "
+                                          "new output directory") from None
             if n != self.n_atoms:
                 raise TrajectoryError(f"{self.path} holds {n} atoms, the system has {self.n_atoms}; use a new output directory")
+        else:
+            with _open_h5(self.path, "w") as f:
+                self._create(f, atoms, atoms.arrays.get(MOL_ID), atoms.arrays.get(MOL_SPECIES), metadata or {})
 
-    def _create(self, atoms, mol_id, mol_species, metadata):
+    def _create(self, f, atoms, mol_id, mol_species, metadata):
         import h5py
 
         from ilforge import __version__
 
-        f = self.f
         h = f.create_group("h5md")
         h.attrs["version"] = np.array(H5MD_VERSION)
         h.create_group("author").attrs["name"] = "ilforge"
@@ -247,20 +268,22 @@ class H5MDWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered frames (open, extend, close)."""
         if not self._buf:
             return
         steps = np.array([b[0] for b in self._buf])
         times = np.array([b[1] for b in self._buf])
-        self._extend("particles/all/position", steps, times, np.stack([b[2] for b in self._buf]))
-        self._extend("particles/all/box/edges", steps, times, np.stack([b[3] for b in self._buf]))
-        obs = np.array([b[4] for b in self._buf])
-        for k, name in enumerate(OBSERVABLES):
-            self._extend(f"observables/{name}", steps, times, obs[:, k])
+        with _open_h5(self.path, "a") as f:
+            self._extend(f, "particles/all/position", steps, times, np.stack([b[2] for b in self._buf]))
+            self._extend(f, "particles/all/box/edges", steps, times, np.stack([b[3] for b in self._buf]))
+            obs = np.array([b[4] for b in self._buf])
+            for k, name in enumerate(OBSERVABLES):
+                self._extend(f, f"observables/{name}", steps, times, obs[:, k])
         self._buf.clear()
-        self.f.flush()
 
-    def _extend(self, path, steps, times, values):
-        g = self.f[path]
+    @staticmethod
+    def _extend(f, path, steps, times, values):
+        g = f[path]
         n0 = g["step"].shape[0]
         n1 = n0 + len(steps)
         for name, data in (("step", steps), ("time", times), ("value", values)):
@@ -268,26 +291,47 @@ class H5MDWriter:
             ds.resize(n1, axis=0)
             ds[n0:n1] = data
 
+    def n_frames(self) -> int:
+        """Frames in the file plus those buffered."""
+        with _open_h5(self.path, "r") as f:
+            return int(f["particles/all/position/step"].shape[0]) + len(self._buf)
+
     def last_step(self) -> int | None:
         self.flush()
-        s = self.f["particles/all/position/step"]
-        return int(s[-1]) if s.shape[0] else None
+        with _open_h5(self.path, "r") as f:
+            s = f["particles/all/position/step"]
+            return int(s[-1]) if s.shape[0] else None
+
+    def truncate_to(self, n_frames: int) -> None:
+        """Keep the first ``n_frames`` frames (the count a checkpoint recorded); fewer in the file is
+        a :class:`TrajectoryError` (frames the checkpoint counted on are gone)."""
+        self.flush()
+        with _open_h5(self.path, "a") as f:
+            for path in _GROUPS:
+                g = f[path]
+                have = min(g[name].shape[0] for name in ("step", "time", "value"))
+                if have < n_frames:
+                    raise TrajectoryError(
+                        f"{self.path} has {have} frames in {path}, the checkpoint recorded {n_frames}: the trajectory was "
+                        f"cut or replaced. Delete {self.path.parent}'s checkpoint and .h5 files (or run `ilforge md "
+                        "--no-restart`) to start this state point over")
+                for name in ("step", "time", "value"):
+                    g[name].resize(n_frames, axis=0)
 
     def truncate_after(self, step: int) -> None:
-        """Drop every frame with a step number greater than ``step`` (used when restarting from a checkpoint)."""
+        """Drop every frame with a step number greater than ``step``."""
         self.flush()
-        groups = ["particles/all/position", "particles/all/box/edges"] + [f"observables/{n}" for n in OBSERVABLES]
-        for path in groups:
-            g = self.f[path]
-            keep = int(np.searchsorted(g["step"][:], step, side="right"))
-            for name in ("step", "time", "value"):
-                g[name].resize(keep, axis=0)
+        with _open_h5(self.path, "a") as f:
+            for path in _GROUPS:
+                g = f[path]
+                keep = int(np.searchsorted(g["step"][:], step, side="right"))
+                for name in ("step", "time", "value"):
+                    g[name].resize(keep, axis=0)
 
     def close(self) -> None:
-        if self.f:
+        if not self.closed:
             self.flush()
-            self.f.close()
-            self.f = None
+            self.closed = True
 
     def __enter__(self):
         return self
@@ -298,40 +342,53 @@ class H5MDWriter:
 
 # ---------------------------------------------------------------------------- reader
 def read_h5md(path, start: int | None = None, stop: int | None = None, step: int | None = None) -> Trajectory:
-    """Read an H5MD file written by :class:`H5MDWriter` (or any H5MD file with position, box/edges)."""
-    import h5py
+    """Read an H5MD file written by :class:`H5MDWriter` (or any H5MD file with position, box/edges).
 
+    A missing, truncated or corrupt file, or one whose datasets disagree in length, is a
+    :class:`TrajectoryError` naming the file and the fix."""
     path = Path(path)
     if not path.is_file():
         raise TrajectoryError(f"trajectory {path} not found; run `ilforge md` first or check the path")
-    s = slice(start, stop, step)
-    with h5py.File(path, "r") as f:
+    with _open_h5(path, "r") as f:
         try:
-            p = f["particles/all"]
-            pos = p["position/value"][s]
-            time = p["position/time"][s]
-            steps = p["position/step"][s]
-            edges = p["box/edges/value"][s]
-            numbers = p["species"][:] if "species" in p else np.zeros(pos.shape[1], int)
+            return _read_open(f, path, slice(start, stop, step))
         except KeyError as exc:
             raise TrajectoryError(f"{path} is not an H5MD trajectory with particles/all/position and box/edges ({exc})") from None
-        if edges.ndim == 2:  # orthorhombic edges (F, 3)
-            edges = np.array([np.diag(e) for e in edges])
-        if "mass" in p:
-            masses = p["mass"][:]
-        else:
-            from ase.data import atomic_masses
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise TrajectoryError(f"trajectory {path} is corrupt or truncated ({exc}); delete it and rerun the MD that wrote it "
+                                  "(`ilforge md --no-restart`)") from None
 
-            masses = atomic_masses[numbers]
-        mol_id = p["mol_id"][:] if "mol_id" in p else None
-        mol_species = np.array([x.decode() if isinstance(x, bytes) else x for x in p["mol_species"][:]]) if "mol_species" in p else None
-        observables = {}
-        if "observables" in f:
-            for name, g in f["observables"].items():
-                if isinstance(g, h5py.Group) and "value" in g and g["value"].shape[0] == f["particles/all/position/value"].shape[0]:
-                    observables[name] = g["value"][s]
-        meta = {}
-        if "parameters" in f and "ilforge_metadata" in f["parameters"].attrs:
-            meta = json.loads(f["parameters"].attrs["ilforge_metadata"])
+
+def _read_open(f, path: Path, s: slice) -> Trajectory:
+    import h5py
+
+    p = f["particles/all"]
+    pos = p["position/value"][s]
+    time = p["position/time"][s]
+    steps = p["position/step"][s]
+    edges = p["box/edges/value"][s]
+    numbers = p["species"][:] if "species" in p else np.zeros(pos.shape[1], int)
+    if edges.ndim == 2:  # orthorhombic edges (F, 3)
+        edges = np.array([np.diag(e) for e in edges])
+    if "mass" in p:
+        masses = p["mass"][:]
+    else:
+        from ase.data import atomic_masses
+
+        masses = atomic_masses[numbers]
+    mol_id = p["mol_id"][:] if "mol_id" in p else None
+    mol_species = np.array([x.decode() if isinstance(x, bytes) else x for x in p["mol_species"][:]]) if "mol_species" in p else None
+    observables = {}
+    if "observables" in f:
+        for name, g in f["observables"].items():
+            if isinstance(g, h5py.Group) and "value" in g and g["value"].shape[0] == f["particles/all/position/value"].shape[0]:
+                observables[name] = g["value"][s]
+    meta = {}
+    if "parameters" in f and "ilforge_metadata" in f["parameters"].attrs:
+        meta = json.loads(f["parameters"].attrs["ilforge_metadata"])
+    if not (len(time) == len(steps) == len(pos) == len(edges)):
+        raise TrajectoryError(f"trajectory {path}: positions, times, steps and cells have different frame counts "
+                              f"({len(pos)}, {len(time)}, {len(steps)}, {len(edges)}); the file was cut while being written. "
+                              "Delete it and rerun the MD that wrote it (`ilforge md --no-restart`)")
     return Trajectory(positions=pos, cells=edges, time_ps=time, numbers=numbers, masses=masses, step=steps,
                       mol_id=mol_id, mol_species=mol_species, observables=observables, metadata=meta)
