@@ -4,8 +4,10 @@ lists and strings."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +24,18 @@ def json_default(obj):
 
 
 def write_json_atomic(path: str | Path, doc, indent: int = 1, sort_keys: bool = False) -> Path:
-    """Write ``doc`` to ``path`` as JSON atomically (temporary file + rename), creating the folder."""
+    """Write ``doc`` to ``path`` as JSON atomically (a unique temporary file in the same folder +
+    rename, so two writers never share a temporary), creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=indent, sort_keys=sort_keys, default=json_default))
-    os.replace(tmp, path)
+    text = json.dumps(doc, indent=indent, sort_keys=sort_keys, default=json_default)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path

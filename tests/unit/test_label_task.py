@@ -56,7 +56,8 @@ def test_single_point_in_process_and_in_another_interpreter(tmp_path):
     np.testing.assert_array_equal(res2.labels.forces, res.labels.forces)
 
 
-def test_a_failed_label_is_a_result_and_a_broken_task_a_failed_outcome(tmp_path):
+def test_a_failed_label_is_a_result_and_a_broken_task_a_failed_outcome(tmp_path, monkeypatch):
+    monkeypatch.setenv("ILFORGE_ALLOW_RECIPE_CODE", "1")  # a recipe's own calculator: the user's opt-in
     bad = LabelSettings(labeler="ase", options={"calculator": "ase.calculators.nothing:Nope"})
     task = write_label_task(tmp_path / "a", LabelerSpec.from_settings(bad), SINGLE_POINT, _frame())
     assert run_file_task(task).ok

@@ -22,6 +22,12 @@ from ilforge.store.frames import DONE, FAILED, FrameStore
 _OMP = os.environ.get("OMP_NUM_THREADS")
 
 
+@pytest.fixture(autouse=True)
+def _allow_recipe_code(monkeypatch):
+    """The fake calculators are code named by the settings: the user's opt-in (inherited by workers)."""
+    monkeypatch.setenv("ILFORGE_ALLOW_RECIPE_CODE", "1")
+
+
 def _frames():
     out = []
     for x0 in (-0.2, 0.2, 1.0, 1.5, 2.0):  # bad, flaky, good, good, good

@@ -19,6 +19,14 @@ Dask (``pip install 'ilforge[dask]'``)::
         cores: 16
         memory: 32GB
         walltime: "02:00:00"
+      host: login1.cluster     # where the scheduler listens (slurm/pbs default: this machine's hostname;
+                               # local: 127.0.0.1); never 0.0.0.0
+      interface: ib0           # or: the network interface of scheduler and workers (instead of host)
+      dashboard: false         # true: on 127.0.0.1:8787 (reach it through an SSH tunnel); or "host:port"
+      tls:                     # TLS between client, scheduler and workers (distributed's Security)
+        ca_file: ~/.dask/ca.pem
+        cert: ~/.dask/cert.pem
+        key: ~/.dask/key.pem
 
 Each worker process runs one task at a time with ``threads_per_worker`` OpenMP/BLAS threads
 (``OMP_NUM_THREADS``; 1 by default, which suits xTB on many small frames).
@@ -40,6 +48,41 @@ class ComputeError(IlforgeError):
     """The compute file is invalid or its cluster cannot be reached."""
 
 
+#: host names that make a server listen on every network interface
+ALL_INTERFACES = {"0.0.0.0", "::", "[::]", "*", ""}
+
+
+def binds_all_interfaces(address) -> bool:
+    """Whether a host or ``host:port`` / ``proto://host:port`` address listens on every interface."""
+    text = str(address).strip()
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    if text.startswith("["):
+        return text.split("]", 1)[0] + "]" in ALL_INTERFACES
+    host = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    return host in ALL_INTERFACES or text.startswith(":") and text.count(":") == 1
+
+
+class TLSSettings(BaseModel):
+    """TLS certificates (PEM files) for client, scheduler and workers: distributed's ``Security``
+    with ``require_encryption``; the same certificate and key serve every role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ca_file: str = Field(description="certificate authority (PEM)")
+    cert: str = Field(description="certificate of client, scheduler and workers (PEM)")
+    key: str = Field(description="private key of the certificate (PEM)")
+
+    def paths(self) -> dict[str, str]:
+        out = {}
+        for name in ("ca_file", "cert", "key"):
+            p = Path(getattr(self, name)).expanduser()
+            if not p.is_file():
+                raise ComputeError(f"dask.tls.{name}: file {str(p)!r} not found; give the path of a PEM file")
+            out[name] = str(p)
+        return out
+
+
 class DaskSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,11 +90,31 @@ class DaskSettings(BaseModel):
     address: str | None = Field(None, description="scheduler address (cluster: address), e.g. tcp://host:8786")
     jobs: int = Field(1, ge=1, description="batch jobs to start (slurm, pbs)")
     options: dict[str, Any] = Field(default_factory=dict, description="keyword arguments of the cluster class")
+    host: str | None = Field(None, description="host name or IP the scheduler listens on (slurm/pbs default: "
+                             "this machine's hostname; local: 127.0.0.1); never 0.0.0.0")
+    interface: str | None = Field(None, description="network interface of scheduler and workers, e.g. ib0")
+    dashboard: bool | str = Field(False, description="the dashboard: off (default), true (127.0.0.1:8787) or host:port")
+    tls: TLSSettings | None = Field(None, description="TLS certificates (distributed Security)")
 
     @model_validator(mode="after")
     def _address(self):
         if self.cluster == "address" and not self.address:
             raise ValueError("dask.cluster is 'address': give dask.address, e.g. tcp://host:8786")
+        return self
+
+    @model_validator(mode="after")
+    def _no_open_binds(self):
+        sched = self.options.get("scheduler_options") or {}
+        named = {"dask.host": self.host, "dask.options.host": self.options.get("host"),
+                 "dask.options.scheduler_options.host": sched.get("host"),
+                 "dask.options.dashboard_address": self.options.get("dashboard_address"),
+                 "dask.options.scheduler_options.dashboard_address": sched.get("dashboard_address")}
+        if isinstance(self.dashboard, str):
+            named["dask.dashboard"] = self.dashboard
+        for name, value in named.items():
+            if value is not None and binds_all_interfaces(value):
+                raise ValueError(f"{name}: {value!r} listens on every network interface (anyone on the network could "
+                                 "run code as you); name this machine's host name or IP, or an interface (dask.interface)")
         return self
 
 
@@ -69,6 +132,10 @@ class ComputeSettings(BaseModel):
         return self.max_in_flight or 2 * self.workers
 
 
+#: a compute file is a few lines; anything larger is not one (and YAML aliases could blow it up)
+MAX_COMPUTE_BYTES = 1_000_000
+
+
 def load_compute(path: str | Path | None, workers: int | None = None) -> ComputeSettings:
     """Read ``compute.yaml`` (or the defaults when ``path`` is None); ``workers`` overrides the file."""
     data: dict = {}
@@ -76,8 +143,13 @@ def load_compute(path: str | Path | None, workers: int | None = None) -> Compute
         p = Path(path)
         if not p.is_file():
             raise ComputeError(f"compute file {str(p)!r} not found (see docs/labelling.md for examples)")
+        if p.stat().st_size > MAX_COMPUTE_BYTES:
+            raise ComputeError(f"{p}: {p.stat().st_size} bytes is too large for a compute file (a few lines of YAML)")
         try:
-            data = yaml.safe_load(p.read_text()) or {}
+            data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise ComputeError(f"{p}: not UTF-8 text (a binary file?); give the compute YAML file "
+                               "(see docs/labelling.md)") from None
         except yaml.YAMLError as exc:
             raise ComputeError(f"{p}: not valid YAML: {exc}") from None
         if not isinstance(data, dict):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -24,7 +25,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ilforge.errors import IlforgeError
 from ilforge.jsonio import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 TASK_JSON = "task.json"
 RESULT_JSON = "result.json"
@@ -66,7 +70,17 @@ def write_task_json(directory: str | Path, doc: dict) -> Path:
 
 
 def read_task_json(directory: str | Path) -> dict:
-    return json.loads((Path(directory) / TASK_JSON).read_text())
+    """The task's settings; a missing or corrupt ``task.json`` is an :class:`IlforgeError` naming it."""
+    p = Path(directory) / TASK_JSON
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise IlforgeError(f"{p} not found: {directory} is not a task directory") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IlforgeError(f"{p} is corrupt ({exc}); remove {directory} and run the stage again") from None
+    if not isinstance(doc, dict):
+        raise IlforgeError(f"{p} is corrupt (not a JSON object); remove {directory} and run the stage again")
+    return doc
 
 
 def write_result_json(directory: str | Path, doc: dict) -> Path:
@@ -75,8 +89,16 @@ def write_result_json(directory: str | Path, doc: dict) -> Path:
 
 
 def read_result_json(directory: str | Path) -> dict | None:
+    """The task's result, or None when it wrote none; a corrupt one counts as none (the task runs again)."""
     p = Path(directory) / RESULT_JSON
-    return json.loads(p.read_text()) if p.is_file() else None
+    if not p.is_file():
+        return None
+    try:
+        doc = json.loads(p.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        log.warning("%s is corrupt (%s): the task counts as not finished", p, exc)
+        return None
+    return doc if isinstance(doc, dict) else None
 
 
 def _in_process_module(command: tuple[str, ...]) -> str | None:

@@ -42,6 +42,7 @@ from ilforge.errors import require
 from ilforge.forcefields.clandp_reader import ForceFieldError
 from ilforge.forcefields.matching import align_equivalent_leaves
 from ilforge.forcefields.template import MoleculeTemplate
+from ilforge.jsonio import write_json_atomic
 from ilforge.units import KCAL_TO_KJ
 
 log = logging.getLogger(__name__)
@@ -66,15 +67,32 @@ def xtb_isolated(species: Species, method: str = "GFN2-xTB", cache_dir: Path | N
     species, cached as JSON. Single atoms: no calculation, charge = formal charge."""
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = cache_dir / f"{species.name}_{_cache_key(species.smiles, species.charge, method)}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
+    cached = _read_cache(path, species.n_atoms)
+    if cached is not None:
+        return cached
     if species.n_atoms == 1:
         data = {"positions_A": [[0.0, 0.0, 0.0]], "charges_e": [float(species.charge)], "energy_eV": None}
     else:
         data = _xtb_optimise(species, method, seed)
     data.update({"species": species.name, "smiles": species.smiles, "method": method, "charge_model": CHARGE_MODEL})
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1))
+    write_json_atomic(path, data)  # a killed run leaves no half-written entry
+    return data
+
+
+def _read_cache(path: Path, n_atoms: int) -> dict | None:
+    """A cached xTB result, or None when absent; a corrupt entry (not JSON, wrong shape) is logged and
+    rebuilt."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        ok = (isinstance(data, dict) and np.shape(data["positions_A"]) == (n_atoms, 3)
+              and len(data["charges_e"]) == n_atoms)
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        log.warning("generic force-field cache %s is corrupt; computing it again", path)
+        return None
     return data
 
 

@@ -6,6 +6,11 @@ theory of the labels, the reference energies E0 (values and method), the setting
 on the validation frames and the timings. Every backend also writes ``training_curve.json``
 (:func:`write_training_curve`): the validation errors per epoch in one backend-neutral form,
 read with :meth:`ModelArtifact.training_curve`.
+
+Loading (:meth:`ModelArtifact.load`) checks, before any expensive setup, that ``model.json`` is
+readable and names a backend and a model file, that the file exists, and (when the backend defines
+``check_model_file(path)``) that the file is complete; each failure is a :class:`ModelError` naming the
+file and the fix. ``model.json`` is written last (atomically) by a fit: the marker after the data.
 """
 
 from __future__ import annotations
@@ -81,14 +86,46 @@ class ModelArtifact:
 
     @classmethod
     def load(cls, directory: str | Path) -> "ModelArtifact":
+        """The model in ``directory``, checked (see the module docstring); cheap next to loading it."""
         directory = Path(directory)
         path = directory / MODEL_JSON
         if not path.is_file():
             raise ModelError(f"{path} not found: {directory} is not a trained ilforge model (run `ilforge train` first)")
-        art = cls(directory, json.loads(path.read_text()))
+        art = cls(directory, read_model_json(path))
         if not art.model_file.is_file():
             raise ModelError(f"model file {art.model_file} named in {path} is missing; train the model again")
+        check_model_file(art.backend, art.model_file, path)
         return art
+
+
+def read_model_json(path: Path) -> dict:
+    """``model.json`` as a dict with at least ``backend`` and ``model_file`` (strings), or a :class:`ModelError`."""
+    fix = "train the model again (`ilforge train`), or restore the file from a copy"
+    try:
+        info = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError, OSError) as exc:
+        raise ModelError(f"{path} is corrupt (not JSON: {exc}); {fix}") from None
+    if not isinstance(info, dict):
+        raise ModelError(f"{path} is corrupt (a JSON {type(info).__name__}, not an object); {fix}")
+    for key in ("backend", "model_file"):
+        if not isinstance(info.get(key), str) or not info[key]:
+            raise ModelError(f"{path} is corrupt ({key!r} missing or not a string); {fix}")
+    if Path(info["model_file"]).name != info["model_file"]:
+        raise ModelError(f"{path}: model_file {info['model_file']!r} must be a file name inside {path.parent}; {fix}")
+    return info
+
+
+def check_model_file(backend: str, model_file: Path, model_json: Path) -> None:
+    """The backend's own check of a model file (``check_model_file(path)`` on its class), if it has one."""
+    from ilforge.models.registry import backend_class
+
+    try:
+        cls = backend_class(backend)
+    except IlforgeError as exc:
+        raise ModelError(f"{model_json}: {exc}") from None
+    check = getattr(cls, "check_model_file", None)
+    if check is not None:
+        check(model_file)
 
 
 def write_training_curve(model_dir: str | Path, rows: list[dict]) -> Path:

@@ -39,7 +39,14 @@ def read_frames_file(path: str | Path) -> list[Atoms]:
     path = Path(path)
     if not path.is_file():
         raise IlforgeError(f"frames file {path} not found")
-    return list(ase.io.read(path, index=":"))
+    try:
+        frames = list(ase.io.read(path, index=":"))
+    except Exception as exc:  # ase raises many kinds on empty, truncated or binary files
+        raise IlforgeError(f"frames file {path} cannot be read as structures ({type(exc).__name__}: {exc}); "
+                           "give an extended-XYZ file written by ASE or ilforge (`ilforge label` writes them)") from None
+    if not frames:
+        raise IlforgeError(f"frames file {path} holds no structures; give a non-empty extended-XYZ file")
+    return frames
 
 
 def write_frames(path: str | Path, frames: list[Atoms]) -> Path:

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import pickle
 import shutil
 import time
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +27,14 @@ from ase import Atoms
 from ilforge import keys
 from ilforge.errors import IlforgeError, require
 from ilforge.labels import voigt
-from ilforge.models.artifact import ModelArtifact, frames_hash, write_training_curve
+from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
 from ilforge.models.base import Backend, check_labelled, level_of_theory
 from ilforge.models.data import ensure_validation, read_frames_file, write_frames
 from ilforge.models.e0s import E0s, is_isolated_atom, resolve_e0s
 from ilforge.models.mace_finetune import foundation_settings
 from ilforge.models.mace_cli import (
-    CHECKPOINTS_DIR, LOG_DIR, MODEL_STEM, RESULTS_DIR, TRAIN_FILE, VALID_FILE, mace_arguments, run_mace_train,
+    LOG_DIR, MODEL_STEM, RESULTS_DIR, TRAIN_FILE, VALID_FILE, epoch_log, mace_arguments, mace_module,
+    run_mace_train,
 )
 from ilforge.models.mace_settings import MaceSettings
 from ilforge.models.metrics import compute_metrics
@@ -38,33 +42,66 @@ from ilforge.units import EV_TO_MEV
 
 log = logging.getLogger(__name__)
 
-# `import mace` sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD (mace-torch 0.3.16), and torch then warns at every
-# torch.load, e3nn's constants included: expected here, and noise on the terminal of every worker.
+# `import mace` sets TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD (mace-torch 0.3.16; undone by mace_module), and torch
+# warns at every torch.load while it is set (mace's training sets it again): expected, and terminal noise.
 warnings.filterwarnings("ignore", message="Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD detected", category=UserWarning)
+
+#: the mace modules ilforge uses, imported together so that none sets torch's unsafe-load default later
+_MACE_MODULES = ("mace", "mace.calculators", "mace.tools", "mace.data", "mace.modules")
 
 
 def import_mace():
     """Import mace under torch >= 2.6: e3nn 0.4.4 (a mace dependency) loads its constants with
-    ``torch.load`` whose default became ``weights_only=True``; that load needs ``slice`` allowlisted."""
+    ``torch.load`` whose default became ``weights_only=True``; that load needs ``slice`` allowlisted.
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, which importing mace sets for the whole process, is restored
+    to its previous value (:func:`~ilforge.models.mace_cli.mace_module`)."""
     torch = require("torch", "mace")
     torch.serialization.add_safe_globals([slice])
-    return require("mace", "mace")
+    for name in _MACE_MODULES[1:]:
+        mace_module(name)
+    return mace_module("mace")
+
+
+def check_model_file(path: str | Path) -> Path:
+    """Refuse a MACE model file that cannot be a complete one, without unpickling anything: ``torch.save``
+    writes a zip archive with a ``data.pkl`` member; random bytes, a truncated copy or a damaged member
+    (CRC) are a :class:`~ilforge.models.artifact.ModelError` naming the file and the fix. Reads the file
+    once (a fraction of a second for MB-sized models): run before any expensive setup."""
+    path = Path(path)
+    fix = "train the model again (`ilforge train`) or copy the complete file again"
+    if not path.is_file():
+        raise ModelError(f"model file {path} not found; train one with `ilforge train` or give the path")
+    if path.stat().st_size == 0 or not zipfile.is_zipfile(path):
+        raise ModelError(f"model file {path} is empty, truncated or not a MACE (torch.save) model; {fix}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ModelError(f"model file {path} is damaged ({exc}); {fix}") from None
+    if bad is not None or not any(n.endswith("data.pkl") for n in names):
+        raise ModelError(f"model file {path} is damaged ({'member ' + bad if bad else 'no data.pkl'}); {fix}")
+    return path
 
 
 def load_mace_model(path: str | Path, device: str = "cpu"):
     """The one way a MACE model file is loaded (a pickled ``torch.nn.Module``).
 
-    mace 0.3.16 calls ``torch.load`` without ``weights_only``, which torch >= 2.6 turns into a
-    weights-only load that rejects whole pickled models; they are loaded here instead. A model
-    file is pickled code: load only files you trust (your own training runs).
+    A model file is code: unpickling it runs whatever it names. mace 0.3.16 stores whole pickled
+    modules, so this function (and only this one) calls ``torch.load(weights_only=False)``; load only
+    files you trust (your own training runs). The file is checked first (:func:`check_model_file`) and a
+    load that fails anyway is an :class:`~ilforge.errors.IlforgeError` naming the file.
     """
     import_mace()
     import torch
 
-    path = Path(path)
-    if not path.is_file():
-        raise IlforgeError(f"model file {path} not found; train one with `ilforge train` or give the path")
-    return torch.load(f=str(path), map_location=device, weights_only=False)
+    path = check_model_file(path)
+    log.debug("loading MACE model file %s (pickled code: weights_only=False)", path)
+    try:
+        return torch.load(f=str(path), map_location=device, weights_only=False)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, AttributeError, ModuleNotFoundError, ValueError) as exc:
+        raise ModelError(f"model file {path} cannot be loaded ({type(exc).__name__}: {exc}); train the model again "
+                         "(`ilforge train`) or use a model written by this mace version") from None
 
 
 def mace_calculator(model_files: list[str | Path], device: str = "cpu", dtype: str = "float64"):
@@ -121,12 +158,35 @@ def _split_frames(settings: MaceSettings, train_frames, valid_frames):
     return train, valid, isolated, level
 
 
-def _clear_previous_fit(model_dir: Path) -> None:
-    """A fresh fit: mace would otherwise resume from (and finally load) stale checkpoints of an earlier
-    run, and append to its old training log."""
-    shutil.rmtree(model_dir / CHECKPOINTS_DIR, ignore_errors=True)
-    for stale in [*model_dir.glob(f"{MODEL_STEM}*.model"), *(model_dir / RESULTS_DIR).glob("*_train.txt")]:
-        stale.unlink()
+#: the folder inside a model directory where a fit runs; its files replace the previous fit's only once
+#: the fit is complete, so a failed or killed retraining keeps the previous good model
+FIT_DIR = "_fit"
+
+
+def _fresh_fit_dir(model_dir: Path) -> Path:
+    """An empty ``<model_dir>/_fit``: mace would otherwise resume from (and finally load) stale
+    checkpoints of an earlier (killed) fit, and append to its old training log."""
+    fit = model_dir / FIT_DIR
+    shutil.rmtree(fit, ignore_errors=True)
+    fit.mkdir(parents=True)
+    return fit
+
+
+def _promote_fit(fit: Path, model_dir: Path) -> None:
+    """Move a complete fit from ``fit`` into ``model_dir``, each entry by a rename, model files last;
+    model files of the previous fit that this one did not write are removed. The caller writes
+    ``model.json`` afterwards (the marker after the data)."""
+    entries = sorted(fit.iterdir(), key=lambda p: p.suffix == ".model")
+    for src in entries:
+        dst = model_dir / src.name
+        if src.is_dir():
+            shutil.rmtree(dst, ignore_errors=True)
+        os.replace(src, dst)
+    new = {p.name for p in entries}
+    for stale in model_dir.glob(f"{MODEL_STEM}*.model"):
+        if stale.name not in new:
+            stale.unlink()
+    fit.rmdir()
 
 
 def _final_model_file(settings: MaceSettings, model_dir: Path) -> Path:
@@ -170,6 +230,10 @@ class MaceBackend(Backend):
 
     name = "mace"
     settings_class = MaceSettings
+    #: a cheap completeness check of a model file, run by ModelArtifact.load before any setup
+    check_model_file = staticmethod(check_model_file)
+    #: per-epoch validation errors of a fit in progress (read by the training progress line)
+    epoch_log = staticmethod(epoch_log)
 
     def train(self, settings, train_frames: list[Atoms], valid_frames: list[Atoms], model_dir: str | Path,
               isolated_energies: dict[str, float] | None = None) -> ModelArtifact:
@@ -184,20 +248,23 @@ class MaceBackend(Backend):
             settings = settings.model_copy(update={"batch_size": len(train)})
         e0s = resolve_e0s(train + isolated, settings.e0s, isolated_energies)
         t0 = time.perf_counter()
-        _clear_previous_fit(model_dir)
-        write_frames(model_dir / TRAIN_FILE, train)
-        write_frames(model_dir / VALID_FILE, valid)
-        argv = mace_arguments(settings, model_dir, e0s, model_dir / TRAIN_FILE, model_dir / VALID_FILE)
+        fit = _fresh_fit_dir(model_dir)
+        write_frames(fit / TRAIN_FILE, train)
+        write_frames(fit / VALID_FILE, valid)
+        argv = mace_arguments(settings, fit, e0s, fit / TRAIN_FILE, fit / VALID_FILE)
         t1 = time.perf_counter()
-        log.info("training MACE (%s preset) on %d frames, validating on %d, in %s", settings.preset, len(train), len(valid), model_dir)
+        log.info("training MACE (%s preset) on %d frames, validating on %d, in %s", settings.preset, len(train), len(valid), fit)
         run_mace_train(argv)
         t2 = time.perf_counter()
-        model_file = _final_model_file(settings, model_dir)
-        artifact = ModelArtifact(model_dir, _model_info(settings, model_dir, model_file, train, valid, level, e0s, argv, (t0, t1, t2)))
+        model_file = _final_model_file(settings, fit)
+        argv = [a.replace(str(fit), str(model_dir)) for a in argv]  # where the files are once promoted
+        artifact = ModelArtifact(fit, _model_info(settings, model_dir, model_file, train, valid, level, e0s, argv, (t0, t1, t2)))
         t3 = time.perf_counter()
         artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid, device=settings.device))["overall"]
         artifact.info["timings_s"]["metrics"] = time.perf_counter() - t3
-        write_training_curve(model_dir, mace_training_curve(model_dir))
+        write_training_curve(fit, mace_training_curve(fit))
+        _promote_fit(fit, model_dir)
+        artifact.directory = model_dir
         artifact.save()
         return artifact
 

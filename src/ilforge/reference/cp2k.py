@@ -11,13 +11,23 @@ Energies eV, forces eV/Å, stress eV/Å³ (CP2K's analytical stress tensor, Voig
 A non-converged SCF aborts CP2K ≥ 2023 (unless IGNORE_CONVERGENCE_FAILURE is given in
 ``extra_input``); the labeler reports it as :class:`LabelError` with CP2K's message.
 The CP2K shell is one long-lived subprocess per labeler (per worker process).
+
+Trust (:mod:`ilforge.trust`): ``command`` is quoted word by word (ASE starts the shell through
+``sh``), and a command other than a plain ``cp2k_shell[.psmp|.ssmp]`` needs the user's opt-in, as do
+CP2K preprocessor directives (``@INCLUDE``, ``@SET``, ``@IF``...) in ``extra_input`` and
+``isolated_input``; any raw input is flagged in the log. Run files live in a temporary directory
+``ilforge-cp2k-<pid>-*``, removed by :meth:`CP2KLabeler.close` or at exit; directories of processes
+that no longer exist (a killed run) are removed when the next one starts.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
+import re
+import shlex
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +36,7 @@ import numpy as np
 from ase import Atoms
 from ase.units import Rydberg
 
+from ilforge import trust
 from ilforge.labels import LabelError, Labels
 from ilforge.reference.base import Labeler
 
@@ -33,6 +44,80 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = "/usr/share/cp2k"
 DISPERSION = {"D3(BJ)": "DFTD3(BJ)", "D3": "DFTD3", None: None}
+#: commands run without the opt-in (CP2K's shell executables, found on PATH)
+DEFAULT_COMMANDS = {("cp2k_shell.psmp",), ("cp2k_shell.ssmp",), ("cp2k_shell",)}
+#: CP2K input preprocessor directives (they read other files, set and test variables)
+_DIRECTIVE = re.compile(r"^\s*@\s*([A-Za-z]+)", re.MULTILINE)
+_FILE_KEYWORD = re.compile(r"^\s*(\S*FILE_?NAME\S*)\s", re.MULTILINE | re.IGNORECASE)
+_RUN_DIRS: set[str] = set()
+_flagged: set[str] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_run_dirs(prefix: str, base: str | None = None) -> list[str]:
+    """Remove ``<tmp>/<prefix><pid>-*`` directories whose process is gone (a run killed before its
+    cleanup); returns the removed paths."""
+    removed = []
+    for d in Path(base or tempfile.gettempdir()).glob(f"{prefix}*-*"):
+        pid = d.name[len(prefix):].split("-", 1)[0]
+        if d.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(str(d))
+    if removed:
+        log.info("removed %d temporary director(y/ies) of killed runs: %s", len(removed), removed)
+    return removed
+
+
+def run_dir(prefix: str, base: str | None = None) -> str:
+    """A new temporary directory ``<prefix><pid>-XXXX`` for the files of an external code, removed
+    at exit of this process (or by :func:`remove_run_dir`); stale ones of dead processes go first."""
+    remove_stale_run_dirs(prefix, base)
+    d = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base)
+    _RUN_DIRS.add(d)
+    return d
+
+
+def remove_run_dir(path: str | None) -> None:
+    """Remove a directory made by :func:`run_dir`."""
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        _RUN_DIRS.discard(path)
+
+
+@atexit.register
+def _remove_run_dirs_at_exit() -> None:
+    for d in list(_RUN_DIRS):
+        remove_run_dir(d)
+
+
+def check_raw_input(field: str, text: str) -> None:
+    """Raw CP2K input from a recipe: preprocessor directives need the opt-in; file names are flagged."""
+    if not text.strip():
+        return
+    directives = sorted({m.upper() for m in _DIRECTIVE.findall(text)})
+    if directives:
+        trust.require_recipe_code(f"labels.options.{field}", "pass CP2K preprocessor directives "
+                                  f"{['@' + d for d in directives]} to CP2K (they read other files and set variables)")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    if digest not in _flagged and not trust.is_describing():
+        _flagged.add(digest)
+        files = sorted(set(_FILE_KEYWORD.findall(text)))
+        log.warning("labels.options.%s: raw CP2K input (sha256 %s, %d lines) is merged into every input%s",
+                    field, digest, len(text.splitlines()), f"; it names files: {files}" if files else "")
+
+
+def command_argv(command: str | list[str]) -> list[str]:
+    """The CP2K shell command as an argument list; anything but :data:`DEFAULT_COMMANDS` needs the opt-in."""
+    return trust.command_argv(command, DEFAULT_COMMANDS, "the CP2K shell", "cp2k_shell.psmp")
 
 
 def _d3_input(kind: str, functional: str, data_dir: str) -> str:
@@ -132,7 +217,7 @@ class CP2KLabeler(Labeler):
     extra_input: raw CP2K input merged into the generated one. isolated_input: raw input merged
     for isolated atoms/ions only (their SCF: OT with CG minimiser and FULL_ALL preconditioner,
     unrestricted for open shells).
-    command: the CP2K shell executable.
+    command: the CP2K shell executable (a string or an argument list; see the module docstring).
     """
 
     def __init__(self, method: str = "PBE", dispersion: str | None = "D3(BJ)",
@@ -141,7 +226,7 @@ class CP2KLabeler(Labeler):
                  cutoff_Ry: float = 400.0, rel_cutoff_Ry: float = 50.0, ot: bool = True, max_scf: int = 50,
                  outer_max_scf: int = 10, eps_scf: float = 1e-6, charge: int = 0, uks: bool = False,
                  multiplicity: int | None = None, extra_input: str = "", isolated_input: str = "",
-                 command: str = "cp2k_shell.psmp",
+                 command: str | list[str] = "cp2k_shell.psmp",
                  data_dir: str = DATA_DIR):
         if dispersion not in DISPERSION:
             raise LabelError(f"cp2k: dispersion must be one of {list(DISPERSION)}, got {dispersion!r}", retryable=False)
@@ -162,7 +247,9 @@ class CP2KLabeler(Labeler):
         self.multiplicity = multiplicity
         self.extra_input = extra_input or ""
         self.isolated_input = isolated_input or ""
-        self.command = command
+        check_raw_input("extra_input", self.extra_input)
+        check_raw_input("isolated_input", self.isolated_input)
+        self.argv = command_argv(command)
         self.data_dir = data_dir
         lot = (f"cp2k:{method}" + (f"-{dispersion}" if dispersion else "") + f";{basis_set};{pseudo_potential};"
                f"cutoff={self.cutoff_Ry:g}Ry;rel_cutoff={self.rel_cutoff_Ry:g}Ry;gamma;eps_scf={self.eps_scf:g}")
@@ -199,18 +286,18 @@ class CP2KLabeler(Labeler):
         key = (charge, uks, multiplicity, periodic)
         if key in self._calcs:
             return self._calcs[key]
-        if shutil.which(self.command) is None:
+        if shutil.which(self.argv[0]) is None:
             raise LabelError(
-                f"cp2k: {self.command!r} not found; install CP2K (`apt-get install cp2k`, or `make setup`)",
-                retryable=False,
+                f"cp2k: {self.argv[0]!r} not found; install CP2K (`apt-get install cp2k`, or `make setup`) "
+                "or fix labels.options.command", retryable=False,
             )
         from ase.calculators.cp2k import CP2K
 
         if self._tmp is None:
-            self._tmp = tempfile.mkdtemp(prefix="ilforge-cp2k-")
+            self._tmp = run_dir("ilforge-cp2k-")
         label = os.path.join(self._tmp, f"cp2k{len(self._calcs)}")
         calc = CP2K(
-            command=self.command, label=label, xc=self.method, basis_set=self.basis_set,
+            command=shlex.join(self.argv), label=label, xc=self.method, basis_set=self.basis_set,
             basis_set_file=self._file(self.basis_set_file), pseudo_potential=self.pseudo_potential,
             potential_file=self._file(self.potential_file), cutoff=self.cutoff_Ry * Rydberg,
             max_scf=self.max_scf, charge=charge, uks=uks, multiplicity=multiplicity,
@@ -284,6 +371,5 @@ class CP2KLabeler(Labeler):
     def close(self):
         for calc in list(self._calcs.values()):
             self._drop(calc)
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        remove_run_dir(self._tmp)
+        self._tmp = None

@@ -9,6 +9,10 @@ Any pw.x namelist entry can be overridden through ``input_data`` (nested: ``{sys
 
 Energies eV, forces eV/Å, stress eV/Å³ (ASE converts from Ry units). An SCF that does not converge
 (pw.x stops with "convergence NOT achieved") is a :class:`LabelError`.
+
+``command`` is run as an argument list (a string is split with :func:`shlex.split`), never through a
+shell. Any command other than the plain ``pw.x`` (``mpirun -np 4 pw.x``, a path, a wrapper script)
+is code named by the recipe and needs the user's opt-in (:mod:`ilforge.trust`).
 """
 
 from __future__ import annotations
@@ -16,15 +20,20 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import shlex
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
+from ilforge import trust
 from ilforge.labels import LabelError, Labels
 from ilforge.reference.base import Labeler
+from ilforge.reference.cp2k import remove_run_dir, run_dir
+
+#: the command run without the opt-in
+DEFAULT_COMMAND = ("pw.x",)
 
 DEFAULT_INPUT = {
     "control": {"calculation": "scf", "tprnfor": True, "tstress": True, "disk_io": "none"},
@@ -32,6 +41,11 @@ DEFAULT_INPUT = {
                "occupations": "fixed"},
     "electrons": {"conv_thr": 1e-8, "electron_maxstep": 100, "mixing_beta": 0.5},
 }
+
+
+def command_argv(command: str | list[str]) -> list[str]:
+    """The pw.x command as an argument list (no shell); anything but :data:`DEFAULT_COMMAND` needs the opt-in."""
+    return trust.command_argv(command, {DEFAULT_COMMAND}, "the pw.x command", "pw.x")
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -47,10 +61,11 @@ def _merge(base: dict, over: dict) -> dict:
 class EspressoLabeler(Labeler):
     """pseudopotentials: element -> pseudopotential file name (in ``pseudo_dir``); required.
     pseudo_dir: directory of the files. method: functional (``input_dft``; PBE). input_data:
-    namelist overrides. kpts: k-point mesh (None = Γ). command: pw.x command (e.g. "mpirun -np 4 pw.x")."""
+    namelist overrides. kpts: k-point mesh (None = Γ). command: pw.x command, a string or an argument list
+    (e.g. "mpirun -np 4 pw.x"; anything but ``pw.x`` needs the opt-in of :mod:`ilforge.trust`)."""
 
     def __init__(self, pseudopotentials: dict[str, str], pseudo_dir: str, method: str = "PBE",
-                 input_data: dict | None = None, kpts: list[int] | None = None, command: str = "pw.x"):
+                 input_data: dict | None = None, kpts: list[int] | None = None, command: str | list[str] = "pw.x"):
         if not pseudopotentials:
             raise LabelError("espresso: give pseudopotentials: {element: file} and pseudo_dir in labels.options",
                              retryable=False)
@@ -59,7 +74,7 @@ class EspressoLabeler(Labeler):
             raise LabelError(f"espresso: pseudopotential files {missing} not found in {pseudo_dir}", retryable=False)
         self.pseudopotentials = dict(pseudopotentials)
         self.pseudo_dir = str(pseudo_dir)
-        self.command = command
+        self.argv = command_argv(command)
         self.kpts = list(kpts) if kpts else None
         self.input_data = _merge(DEFAULT_INPUT, {"system": {"input_dft": method}})
         self.input_data = _merge(self.input_data, input_data or {})
@@ -81,14 +96,16 @@ class EspressoLabeler(Labeler):
             data["system"]["tot_charge"] = charge
         if multiplicity and multiplicity > 1:
             data["system"].update({"nspin": 2, "tot_magnetization": multiplicity - 1})
-        profile = EspressoProfile(command=self.command, pseudo_dir=self.pseudo_dir)
+        # ASE splits the command with shlex.split and runs the list without a shell
+        profile = EspressoProfile(command=shlex.join(self.argv), pseudo_dir=self.pseudo_dir)
         return Espresso(profile=profile, directory=directory, input_data=data,
                         pseudopotentials=self.pseudopotentials, kpts=self.kpts)
 
     def _run(self, atoms: Atoms, charge: int = 0, multiplicity: int | None = None) -> Labels:
-        if shutil.which(self.command.split()[-1]) is None and shutil.which(self.command.split()[0]) is None:
-            raise LabelError(f"espresso: {self.command!r} not found; install Quantum ESPRESSO", retryable=False)
-        tmp = tempfile.mkdtemp(prefix="ilforge-qe-")
+        if shutil.which(self.argv[0]) is None:
+            raise LabelError(f"espresso: {self.argv[0]!r} not found; install Quantum ESPRESSO or fix "
+                             "labels.options.command", retryable=False)
+        tmp = run_dir("ilforge-qe-")
         try:
             a = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=True)
             a.calc = self.calculator(tmp, charge, multiplicity)
@@ -105,7 +122,7 @@ class EspressoLabeler(Labeler):
                 raise LabelError(f"espresso: {type(exc).__name__}: {exc}") from None
             return Labels(energy, forces, stress)
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_run_dir(tmp)
 
     def label(self, atoms: Atoms) -> Labels:
         return self._run(atoms)
