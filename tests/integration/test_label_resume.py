@@ -38,7 +38,8 @@ def _project(path: Path, n_frames: int) -> Path:
     recipe = {
         "name": "emim_bf4", "seed": 1, "components": {"EMIM_BF4": {"EMIM": 1, "BF4": 1}},
         "box": {"ion_pairs": 4}, "compositions": [{"id": "neat", "fractions": {"EMIM_BF4": 1.0}}],
-        "labels": {"labeler": "xtb", "method": "GFN1-xTB", "frames_per_composition": 0, "isolated_atoms": False},
+        "labels": {"labeler": "xtb", "method": "GFN1-xTB", "frames_per_composition": 0, "isolated_atoms": False,
+                   "strategies": {"volume_scan": {"percent": []}}},  # only the stored frames
     }
     (path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     box = read(DATA / "emim_bf4_4ip.extxyz")

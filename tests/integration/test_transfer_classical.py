@@ -32,7 +32,8 @@ def tiny_recipe(clandp) -> dict:
         "forcefield": {"type": "clandp", "path": str(clandp), "charge_scale": 0.8, "cutoff_A": 4.5,
                        "ewald_tolerance": 5.0e-4},
         "sampling": {"equilibration_ps": 2, "production_ps": 6, "interval_ps": 1},
-        "labels": {"labeler": "classical", "frames_per_composition": 6, "config_types": ["classical_md"]},
+        "labels": {"labeler": "classical", "frames_per_composition": 6, "config_types": ["classical_md"],
+                   "strategies": {"volume_scan": {"percent": []}}},
     }
 
 

@@ -16,6 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ilforge.models.registry import DEFAULT_BACKEND
 
 
+#: stress-loss weight used when the labels carry stress and the recipe sets none. Stress errors are
+#: ~1e-3 eV/Å³ (0.16 GPa) where force errors are ~0.1 eV/Å: with weight 100 the stress term
+#: (~1e-4) steers the fit towards the reference's pressure without outweighing the forces (~0.1 x 10).
+DEFAULT_STRESS_WEIGHT = 100.0
+
+
 class TrainingSettings(BaseModel):
     """Typed settings of an MLIP fit common to all backends; backend-specific extras pass through ``extra``.
 
@@ -36,7 +42,9 @@ class TrainingSettings(BaseModel):
     learning_rate: float = Field(0.01, gt=0)
     energy_weight: float = Field(1.0, ge=0)
     forces_weight: float = Field(10.0, ge=0)
-    stress_weight: float = Field(0.0, ge=0)
+    stress_weight: float | None = Field(
+        None, ge=0, description="weight of the stress loss (eV/Å³ squared); default: "
+        "DEFAULT_STRESS_WEIGHT when every training frame carries a stress label, else 0")
     valid_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.1, ge=0, lt=1)
     dtype: Literal["float32", "float64"] = "float64"
@@ -47,6 +55,14 @@ class TrainingSettings(BaseModel):
     committee_subsample_fraction: float = Field(1.0, gt=0, le=1, description="fraction of the training frames each member sees (bagging)")
     e0s: Literal["auto", "isolated", "fit"] = Field("auto", description="reference energies: isolated atoms if all present (auto), only isolated, or least-squares fit with a rank check")
     extra: dict[str, Any] = Field(default_factory=dict, description="backend settings passed through unchanged")
+
+    def with_stress_weight(self, frames_have_stress: bool) -> "TrainingSettings":
+        """These settings with ``stress_weight`` resolved: a given value is kept; the default (None)
+        becomes :data:`DEFAULT_STRESS_WEIGHT` when every training frame has a stress label (so the
+        model learns the equation of state: the pressure is −tr(σ)/3), else 0."""
+        if self.stress_weight is not None:
+            return self
+        return self.model_copy(update={"stress_weight": DEFAULT_STRESS_WEIGHT if frames_have_stress else 0.0})
 
     def effective_seed(self) -> int:
         """The seed used for training: ``seed`` or 0 (the train stage sets it from the recipe first)."""

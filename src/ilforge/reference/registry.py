@@ -3,7 +3,9 @@
 A labeler is built with :func:`make_labeler`: when its class defines
 ``from_settings(settings, recipe, cache_dir)`` (a classmethod) that is used (the classical labeler
 needs the recipe's force field: :func:`needs_recipe`); otherwise ``cls(method=..., **options)``
-when ``method`` is set, else ``cls(**options)``.
+when ``method`` is set, else ``cls(**options)``. With ``labels.dispersion`` set (d3bj, d3zero)
+the labeler is wrapped in :class:`ilforge.reference.dispersion.D3Labeler` (refused where the
+method already includes dispersion).
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ def make_labeler(settings, recipe=None, cache_dir=None) -> Labeler:
     """Build the labeler of ``settings`` (a :class:`LabelSettings`); ``recipe`` (the recipe, or the
     labeler's ``recipe_context`` of it as plain data) and ``cache_dir`` (a directory for
     rebuildable parameters) for labelers built from the recipe."""
+    from ilforge.reference.dispersion import with_dispersion
+
+    return with_dispersion(_make_bare(settings, recipe, cache_dir), settings)
+
+
+def _make_bare(settings, recipe=None, cache_dir=None) -> Labeler:
+    """The labeler of ``settings`` without added dispersion."""
     cls = labeler_class(settings.labeler)
     if hasattr(cls, "from_settings"):
         return cls.from_settings(settings, recipe, cache_dir)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -15,15 +16,33 @@ class RattleStrategy(_Strict):
     """Copies of selected frames with every atom displaced by a Gaussian of ``stdev_A`` (Å) per coordinate."""
 
     copies: int = Field(0, ge=0, description="rattled copies per selected frame (0: off)")
-    stdev_A: float = Field(0.05, gt=0, description="standard deviation of the displacement, Å")
+    stdev_A: float = Field(0.05, gt=0, allow_inf_nan=False,
+                           description="standard deviation of the displacement, Å (finite, > 0)")
     frames_per_composition: int = Field(0, ge=0, description="how many selected frames get copies (0: all)")
+
+
+#: default volume changes of the volume-scan strategy, % (issue 15: labels on both sides of the
+#: equilibrium volume let the model learn the pressure, so its NPT density follows the reference)
+DEFAULT_VOLUME_SCAN_PERCENT = (-10.0, -5.0, 5.0, 10.0)
 
 
 class VolumeScanStrategy(_Strict):
     """Isotropic volume changes of selected frames; molecules move rigidly with their centre of mass."""
 
-    percent: list[float] = Field(default_factory=list, description="volume changes in %, e.g. [-4, -2, 2, 4]")
+    percent: list[float] = Field(default_factory=lambda: list(DEFAULT_VOLUME_SCAN_PERCENT),
+                                 description="volume changes in %, each finite and > -100; default compressed and "
+                                 "expanded by 5 and 10 % so the model sees the equation of state ([] switches it off)")
     frames_per_composition: int = Field(1, ge=0, description="how many selected frames are scanned (0: all)")
+
+    @field_validator("percent")
+    @classmethod
+    def _physical_percent(cls, percent: list[float]) -> list[float]:
+        """A change p % scales the volume by 1 + p/100: it must stay finite and positive."""
+        bad = [p for p in percent if not math.isfinite(p) or p <= -100.0]
+        if bad:
+            raise ValueError(f"{bad} would give a volume <= 0 or not finite; each change must be finite and "
+                             "> -100 (e.g. [-4, 4])")
+        return percent
 
 
 class ReferenceMDStrategy(_Strict):
@@ -84,3 +103,8 @@ class LabelSettings(_Strict):
     isolated_ions: bool = Field(False, description="compute energies of every isolated ion of the recipe")
     seed: int | None = Field(None, description="seed of rattles and reference MD (default: the recipe's seed)")
     strategies: StrategySettings = Field(default_factory=StrategySettings)
+    dispersion: Literal["none", "d3bj", "d3zero"] = Field(
+        "none", description="add Grimme's D3 dispersion (Becke-Johnson or zero damping; simple-dftd3) to energy, "
+        "forces and stress of any labeler whose method has none (see docs/reference_check.md)")
+    dispersion_functional: str | None = Field(
+        None, description="functional whose D3 parameters to use (default: the labeler's method, e.g. PBE)")

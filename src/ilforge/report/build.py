@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ilforge.errors import CorruptFileError
 from ilforge.experiment.compare import NOT_DIFFUSIVE
 from ilforge.models.artifact import ModelArtifact
-from ilforge.project import MD, PLAN, TRANSFER, Project, analysis_name, validate_name
+from ilforge.project import MD, PLAN, REFERENCE_CHECK, TRANSFER, Project, analysis_name, validate_name
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import figure_png, line_plot, new_figure
 
@@ -63,6 +64,27 @@ def data_section(project: Project) -> Section | None:
     if rows:
         blocks.append(Table(["level of theory", "composition", "config type", "labelled frames"], rows))
     return Section("data", "Data set", blocks)
+
+
+def reference_check_section(project: Project) -> Section | None:
+    """The pre-flight reference check (``ilforge reference check``): each method's molecular virial
+    pressure at the check density and the density error it implies, before any MLIP is fitted."""
+    res = project.read_results(REFERENCE_CHECK)
+    if not res:
+        return None
+    rows = []
+    for m in res["methods"]:
+        if m.get("skipped"):
+            rows.append([m["name"], "skipped", "", "", m["skipped"]])
+            continue
+        rows.append([m["name"] + (" (chosen)" if m.get("chosen") else ""),
+                     f"{m['pressure_GPa']:+.2f} ± {m['pressure_spread_GPa']:.2f}",
+                     f"{m['implied_density_error_percent']:+.1f}", f"{m['seconds_per_frame']:.1f}", m.get("eos_model", "")])
+    caption = (f"{res['composition_id']} at {res['temperature_K']} K, {res['density_g_cm3']:.3f} g/cm³ "
+               f"({res['n_frames']} snapshots, {res['thermalised_with']})")
+    blocks: list = [Table(["method", "P_mol / GPa", "implied density error / %", "s per frame", "equation of state"], rows, caption)]
+    blocks += [Paragraph("WARNING: " + m["warning"]) for m in res["methods"] if m.get("warning")]
+    return Section("reference", "Reference level: pre-flight pressure check", blocks)
 
 
 def _training_curve(arts: list[ModelArtifact]) -> bytes | None:
@@ -138,6 +160,13 @@ def errors_section(project: Project, model_name: str) -> Section | None:
     fe = res["overall"].get("forces_by_element") or {}
     if fe:
         blocks.append(Table(["element", "F MAE / meV/Å", "F RMSE / meV/Å"], [[el, v["mae_meV_A"], v["rmse_meV_A"]] for el, v in fe.items()]))
+    pc = res.get("pressure_check")
+    if pc:
+        blocks.append(Paragraph(
+            f"Pressure on the {pc['n_frames']} reference-check snapshots: model {pc['model_pressure_GPa']:+.2f} GPa, "
+            f"reference ({pc['reference']}) {pc['reference_pressure_GPa']:+.2f} ± {pc['reference_spread_GPa']:.2f} GPa: "
+            + ("agrees" if pc["agrees"] else f"DISAGREES by {pc['mean_difference_GPa']:+.2f} GPa (tolerance "
+               f"{pc['tolerance_GPa']:.2f}); the model's NPT density will differ from its reference's")))
     for p in res.get("plots", []):
         png = _png(p)
         if png:
@@ -245,15 +274,43 @@ def structure_section(project: Project) -> Section | None:
     return Section("structure", "Structure and transport", blocks) if blocks else None
 
 
-SECTIONS = [recipe_section, data_section, training_section, errors_section, transfer_section, md_section,
+SECTIONS = [recipe_section, reference_check_section, data_section, training_section, errors_section, transfer_section, md_section,
             properties_section, structure_section]
 
 
+class _ReadLog:
+    """The project as the section builders see it, remembering which results files they read, so a
+    file of the wrong shape can be named."""
+
+    def __init__(self, project: Project):
+        self._project = project
+        self.read: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self._project, name)
+
+    def read_results(self, name: str):
+        self.read.append(name)
+        return self._project.read_results(name)
+
+
 def build_sections(project: Project, model_name: str) -> list[Section]:
-    """Every section whose data exist; ``model_name`` is the model whose test errors are shown."""
+    """Every section whose data exist; ``model_name`` is the model whose test errors are shown.
+
+    A results file of the wrong shape (not what its stage writes) is a :class:`CorruptFileError` naming it."""
     out = []
     for make in SECTIONS:
-        sec = make(project, model_name) if make is errors_section else make(project)
+        seen = _ReadLog(project)
+        try:
+            sec = make(seen, model_name) if make is errors_section else make(seen)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            if not seen.read:
+                raise
+            files = ", ".join(str(project.results(n)) for n in seen.read)
+            raise CorruptFileError(
+                f"report: {files} does not hold what its stage writes ({type(exc).__name__}: {exc}); delete it and "
+                f"rerun the stage that writes it (e.g. `ilforge run RECIPE --workdir {project.root}`)"
+            ) from None
         if sec is not None:
             out.append(sec)
     return out

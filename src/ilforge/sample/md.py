@@ -72,21 +72,24 @@ def whole_molecules(pos_A: np.ndarray, cell_A: np.ndarray, molecules) -> np.ndar
 
 
 def make_molecules_whole(atoms: Atoms) -> Atoms:
-    """Copy of ``atoms`` with each molecule (mol_id) unwrapped by the minimum-image convention along
-    its bonds (atom-by-atom relative to the molecule's first atom, valid when no molecule spans
-    more than half the cell), and its centroid put inside the cell."""
-    from ase.geometry import find_mic
+    """Copy of ``atoms`` with each molecule (mol_id) made whole by following its bonds, and its
+    centroid put inside the cell.
 
+    Bonds come from covalent radii under the minimum image; a breadth-first traversal from the
+    molecule's first atom places each neighbour at its bonded atom plus the minimum-image bond
+    vector (:func:`ilforge.chem.geometry.unwrap_molecule`). Valid for any cell at least twice as
+    wide as the longest bond, also when a molecule is wider than half the cell (EMIM in an 8 Å box).
+    """
+    from ilforge.chem.geometry import unwrap_molecule
     from ilforge.forcefields.openmm_system import molecules_of
 
     out = atoms.copy()
     pos = out.positions.copy()
+    cell = np.asarray(out.cell[:])
     mols = molecules_of(out)
     for _, idx in mols:
-        ref = pos[idx[0]]
-        d, _ = find_mic(pos[idx] - ref, out.cell, pbc=True)
-        pos[idx] = ref + d
-    out.positions = whole_molecules(pos, np.asarray(out.cell[:]), mols)
+        pos[idx] = unwrap_molecule(out.numbers[idx], pos[idx], cell, pbc=out.pbc)
+    out.positions = whole_molecules(pos, cell, mols)
     return out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
+from ilforge import keys
 from ilforge.models.metrics import error_block
 from ilforge.models.registry import get_backend
 from ilforge.models.settings import TrainingSettings
@@ -31,6 +32,7 @@ def learning_curve(
 ) -> dict:
     """Train on ``sizes`` frames each (models ``models/<name>/n<size>``); write ``results/<name>.json``
     and ``.png``; return the curve."""
+    settings = settings.with_stress_weight(all(keys.REF_STRESS in a.info for a in train))
     sizes = sorted({min(int(n), len(train)) for n in sizes if n > 0})
     order = np.random.default_rng(settings.effective_seed()).permutation(len(train))
     tasks = [TrainTask(settings, [train[i] for i in order[:n]], valid, str(project.model_dir(name, f"n{n}")),

@@ -19,8 +19,9 @@ from ilforge.models.committee import COMMITTEE_JSON, Committee
 from ilforge.models.data import load_labelled, read_frames_file
 from ilforge.models.registry import settings_from_dict
 from ilforge.models.training import TEST_FILE
-from ilforge.project import Project, validate_name
+from ilforge.project import REFERENCE_CHECK, Project, validate_name, writes_project
 from ilforge.validate.evaluate import validate_committee
+from ilforge.validate.pressure import model_pressure_check
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def validation_frames(project: Project, name: str, frames_file=None, level_of_th
     return committee, (read_frames_file(test) if test.is_file() else None)
 
 
+@writes_project("validate")
 def run_validate(
     project: Project,
     recipe=None,
@@ -84,4 +86,22 @@ def run_validate(
     device = recipe.training.device if recipe is not None else committee.device
     docs = validate_committee(project, committee, frames, device=device, plots=plots)
     main = validate_name(committee.name, committee=len(committee) > 1)
+    _add_pressure_check(project, committee, docs[main], device)
     return ValidateResult(committee.name, len(frames), docs, main)
+
+
+def _add_pressure_check(project: Project, committee: Committee, doc: dict, device: str) -> None:
+    """Put the model's pressure on the reference check's snapshots next to its reference's into the
+    headline result (``pressure_check``), when the project has a reference check
+    (:mod:`ilforge.validate.pressure`)."""
+    if not project.result_frames(REFERENCE_CHECK).is_file():
+        return
+    check = model_pressure_check(project, committee.calculator_factory(device=device)())
+    if check is None:
+        return
+    doc["pressure_check"] = check
+    project.write_results(validate_name(committee.name, committee=len(committee) > 1), doc)
+    (log.info if check["agrees"] else log.warning)(
+        "model pressure on the reference-check snapshots: %+.2f GPa vs %+.2f ± %.2f GPa (%s)",
+        check["model_pressure_GPa"], check["reference_pressure_GPa"], check["reference_spread_GPa"],
+        "agrees" if check["agrees"] else "DISAGREES: the model's NPT density will differ from its reference's")

@@ -1,0 +1,43 @@
+"""Strategy values are validated when the recipe is loaded (issue 16), not when labelling fails."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from ilforge.reference.settings import LabelSettings
+
+
+def _error(strategies: dict) -> str:
+    with pytest.raises(ValidationError) as exc:
+        LabelSettings.model_validate({"strategies": strategies})
+    return str(exc.value)
+
+
+@pytest.mark.parametrize("percent", [-150.0, -100.0, float("inf"), float("nan")])
+def test_volume_scan_percent_must_leave_a_positive_finite_volume(percent):
+    msg = _error({"volume_scan": {"percent": [-4.0, percent]}})
+    assert "volume_scan.percent" in msg and "> -100" in msg
+
+
+def test_volume_scan_accepts_physical_changes():
+    s = LabelSettings.model_validate({"strategies": {"volume_scan": {"percent": [-99.0, -4, 4, 200]}}})
+    assert s.strategies.volume_scan.percent == [-99.0, -4.0, 4.0, 200.0]
+
+
+@pytest.mark.parametrize("stdev", [-0.1, float("inf"), float("nan")])
+def test_rattle_stdev_must_be_positive_and_finite(stdev):
+    msg = _error({"rattle": {"copies": 1, "stdev_A": stdev}})
+    assert "rattle.stdev_A" in msg
+
+
+@pytest.mark.parametrize("strategy", ["rattle", "volume_scan", "reference_md", "relax"])
+def test_frames_per_composition_must_not_be_negative(strategy):
+    msg = _error({strategy: {"frames_per_composition": -1}})
+    assert f"{strategy}.frames_per_composition" in msg and "greater than or equal to 0" in msg
+
+
+def test_dispersion_choices_are_checked():
+    with pytest.raises(ValidationError, match="dispersion"):
+        LabelSettings.model_validate({"dispersion": "d4"})
+    assert LabelSettings().dispersion == "none"
