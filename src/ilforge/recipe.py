@@ -17,6 +17,8 @@ against a balance component (ids ``x0.00`` ... ``x1.00``). ``training_compositio
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from ilforge.analysis.settings import AnalysisSettings
-from ilforge.chem.mixture import Composition, component_charge, counts_from_fractions, formula_units_for_atoms, net_charge
+from ilforge.chem.mixture import (
+    MAX_BOX_ATOMS,
+    MAX_FORMULA_UNITS,
+    Composition,
+    component_charge,
+    counts_from_fractions,
+    formula_units_for_atoms,
+    net_charge,
+)
 from ilforge.chem.species import SpeciesLibrary, load_library, make_species
 from ilforge.errors import IlforgeError, RecipeError
 from ilforge.forcefields.settings import ForceFieldSettings
@@ -37,6 +47,28 @@ from ilforge.sample.settings import SamplingSettings
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+#: names that become file names (recipe, components, composition ids, models): no path separators
+SAFE_NAME = r"^[A-Za-z0-9_.+\-]+$"
+_SAFE_NAME = re.compile(SAFE_NAME)
+#: largest recipe file read (bytes) and largest YAML document after alias expansion (nodes)
+MAX_RECIPE_BYTES = 1_000_000
+MAX_YAML_NODES = 100_000
+#: temperatures above this are refused (no ionic liquid or electrolyte survives them), K
+MAX_TEMPERATURE_K = 2000.0
+#: box densities outside this range are refused as unphysical for a liquid, g/cm3
+DENSITY_RANGE_G_CM3 = (0.2, 6.0)
+
+
+def check_name(name: str, field: str) -> str:
+    """``name`` if it is safe as a file name (letters, digits, ``_ . + -``, no ``..``), else a :class:`RecipeError`."""
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or ".." in name or name.startswith(("-", ".")):
+        raise RecipeError(
+            f"{field}: {name!r} is not a valid name; use letters, digits and _ . + - only "
+            f"(no '/', no '..', not starting with '.' or '-'), e.g. EMIM_BF4"
+        )
+    return name
 
 
 class SpeciesDef(_Strict):
@@ -52,8 +84,8 @@ class SpeciesDef(_Strict):
 class BoxSpec(_Strict):
     """Size of every box: ``formula_units`` (ion pairs for 1:1 salts) or an approximate ``atoms`` count."""
 
-    formula_units: int | None = Field(None, ge=1, description="formula units per box (alias: ion_pairs)")
-    atoms: int | None = Field(None, ge=1, description="approximate number of atoms per box")
+    formula_units: int | None = Field(None, ge=1, le=MAX_FORMULA_UNITS, description="formula units per box (alias: ion_pairs)")
+    atoms: int | None = Field(None, ge=1, le=MAX_BOX_ATOMS, description="approximate number of atoms per box")
     density_g_cm3: float | None = Field(None, gt=0, description="override the target density of every box")
 
     @model_validator(mode="before")
@@ -63,6 +95,10 @@ class BoxSpec(_Strict):
             data = dict(data)
             if "formula_units" in data:
                 raise ValueError("give either ion_pairs or formula_units, not both")
+            n = data["ion_pairs"]
+            if isinstance(n, (int, float)) and not isinstance(n, bool) and n > MAX_FORMULA_UNITS:
+                raise ValueError(f"ion_pairs: {n:g} is more than ilforge packs ({MAX_FORMULA_UNITS}); 20-100 ion pairs "
+                                 f"is typical for MLIP training data")
             data["formula_units"] = data.pop("ion_pairs")
         return data
 
@@ -70,6 +106,14 @@ class BoxSpec(_Strict):
     def _one_size(self):
         if (self.formula_units is None) == (self.atoms is None):
             raise ValueError("give exactly one of formula_units (or ion_pairs) and atoms, e.g. box: {ion_pairs: 20}")
+        lo, hi = DENSITY_RANGE_G_CM3
+        rho = self.density_g_cm3
+        if rho is not None and not lo <= rho <= hi:
+            raise ValueError(
+                f"density_g_cm3 = {rho:g} g/cm3 is unphysical for a liquid (ionic liquids and electrolytes lie "
+                f"near 0.8-2.5 g/cm3; accepted {lo:g}-{hi:g}); give the density in g/cm3, or remove the key to use "
+                f"the experimental or estimated density"
+            )
         return self
 
 
@@ -79,6 +123,14 @@ class CompositionSpec(_Strict):
     id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\-]+$", description="name of the composition (default: from its content)")
     fractions: dict[str, float] | None = Field(None, description="component -> molar fraction (sum 1)")
     counts: dict[str, int] | None = Field(None, description="species -> number of molecules (neutral in total)")
+
+    @field_validator("fractions")
+    @classmethod
+    def _finite_fractions(cls, value: dict[str, float] | None):
+        bad = {c: x for c, x in (value or {}).items() if not (math.isfinite(x) and 0.0 <= x <= 1.0)}
+        if bad:
+            raise ValueError(f"molar fractions must be numbers in [0, 1], got {bad}")
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self):
@@ -146,19 +198,25 @@ class Recipe(_Strict):
         except IlforgeError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("temperatures_K")
-    @classmethod
-    def _positive_temperatures(cls, value: list[float]) -> list[float]:
-        bad = [t for t in value if t <= 0]
-        if bad:
-            raise ValueError(f"temperatures must be positive (kelvin), got {bad}")
-        return value
-
     @model_validator(mode="after")
     def _some_compositions(self):
         if not self.compositions and self.scan is None:
             raise ValueError("give `compositions:` (a list) or `scan:` (component, balance, values)")
         return self
+
+    def check_values(self) -> None:
+        """Refuse non-finite numbers, quantities outside their physical range (by the unit in the key
+        name) and cross-field contradictions anywhere in the recipe; raises :class:`RecipeError`."""
+        data = self.model_dump(mode="python")
+        _check_numbers({section: data.get(section) for section in _CHECKED_SECTIONS}, "", None)
+        check_name(self.name, "name")
+        for cname in self.components:
+            check_name(cname, f"components.{cname}")
+        for i, cs in enumerate(self.compositions):
+            if cs.id is not None:
+                check_name(cs.id, f"compositions[{i}].id")
+        check_name(getattr(self.training, "model_name", "mlip"), "training.model_name")
+        _check_cross_fields(self)
 
     # --- resolution against the species library -------------------------------------------
     def library(self) -> SpeciesLibrary:
@@ -255,6 +313,8 @@ class Recipe(_Strict):
             if not counts:
                 raise RecipeError(f"{where}: the composition is empty")
             out.append(Composition(cid, counts, fr))
+        for comp in out:
+            _check_box_size(comp, lib)
         ids = [c.id for c in out]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
@@ -284,6 +344,72 @@ class Recipe(_Strict):
         return [self.composition_by_ref(r, comps) for r in self.training_compositions]
 
 
+#: recipe sections whose numbers are checked by unit (compositions and components hold fractions and counts)
+_CHECKED_SECTIONS = ("seed", "box", "temperatures_K", "pressure_bar", "forcefield", "sampling", "labels", "training",
+                     "md", "analysis")
+#: key-name unit suffixes of quantities that cannot be negative
+_NON_NEGATIVE = ("_fs", "_ps", "_A", "_g_cm3", "_Pa_s", "_eV_A", "_A3")
+
+
+def _check_numbers(value: Any, where: str, unit_key: str | None) -> None:
+    """Every number under ``value`` finite; under a key ending in ``_K`` in (0, MAX_TEMPERATURE_K];
+    under one ending in a length/time/density unit (``_A``, ``_fs``, ``_ps``, ...) not negative."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            key = str(k)
+            named = key if key.endswith(("_K", *_NON_NEGATIVE)) else unit_key
+            _check_numbers(v, f"{where}.{key}" if where else key, named)
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_numbers(v, f"{where}[{i}]", unit_key)
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    if not math.isfinite(value):
+        raise RecipeError(f"{where}: {value} is not a finite number; give a number such as 298.15")
+    if unit_key is None:
+        return
+    if unit_key.endswith("_K") and not 0 < value <= MAX_TEMPERATURE_K:
+        raise RecipeError(
+            f"{where}: {value:g} K is not a physical temperature for a liquid; give kelvin in (0, {MAX_TEMPERATURE_K:g}], "
+            f"e.g. 298.15 (0 °C = 273.15 K)"
+        )
+    if unit_key.endswith(_NON_NEGATIVE) and value < 0:
+        raise RecipeError(f"{where}: {value:g} is negative; this quantity ({unit_key}) must be >= 0")
+
+
+def check_split_fractions(settings, where: str = "training") -> None:
+    """Refuse training settings whose ``valid_fraction + test_fraction`` leaves no training frames."""
+    valid, test = getattr(settings, "valid_fraction", 0.0), getattr(settings, "test_fraction", 0.0)
+    if valid + test >= 1.0:
+        raise RecipeError(
+            f"{where}: valid_fraction ({valid:g}) + test_fraction ({test:g}) = {valid + test:g} leaves no frames "
+            f"to train on; make their sum < 1 (e.g. 0.1 and 0.1)"
+        )
+
+
+def _check_cross_fields(recipe: "Recipe") -> None:
+    """Rules between fields: the split fractions leave training frames; sampling saves at least one frame."""
+    check_split_fractions(recipe.training, "training")
+    sa = recipe.sampling
+    if sa.production_ps > 0 and sa.interval_ps > sa.production_ps:
+        raise RecipeError(
+            f"sampling.interval_ps ({sa.interval_ps:g} ps) is longer than sampling.production_ps ({sa.production_ps:g} ps): "
+            f"no snapshot would be saved; shorten interval_ps or lengthen production_ps"
+        )
+
+
+def _check_box_size(comp: Composition, lib: SpeciesLibrary) -> None:
+    """Refuse a box larger than :data:`MAX_BOX_ATOMS` before Packmol sees it."""
+    n_atoms = sum(n * lib.get(s).n_atoms for s, n in comp.counts.items())
+    if n_atoms > MAX_BOX_ATOMS:
+        raise RecipeError(
+            f"box: composition {comp.id!r} would have {n_atoms} atoms per box, more than ilforge packs "
+            f"({MAX_BOX_ATOMS}); use a smaller box.ion_pairs / box.formula_units (20-100 is typical for MLIP data)"
+        )
+
+
 def _is_number(s: Any) -> bool:
     try:
         float(s)
@@ -292,16 +418,23 @@ def _is_number(s: Any) -> bool:
         return False
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
+def format_validation_error(exc: ValidationError, source: str, max_lines: int = 12) -> str:
+    """pydantic's errors as ``field: message`` lines (at most ``max_lines``), under the file name."""
     lines = [f"{source}: the recipe is invalid:"]
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:max_lines]:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
+        value = err.get("input")
+        if err["type"] not in ("value_error", "missing", "extra_forbidden") and isinstance(value, (str, int, float)):
+            msg += f" (got {value!r})"
         if err["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling (see `ilforge init` for an annotated recipe)"
         elif err["type"] == "missing":
             msg = "required field is missing"
         lines.append(f"  {loc}: {msg}")
+    if len(errors) > max_lines:
+        lines.append(f"  ... and {len(errors) - max_lines} more errors (is this file a recipe?)")
     return "\n".join(lines)
 
 
@@ -313,18 +446,103 @@ def recipe_from_dict(data: dict, source: str = "recipe") -> Recipe:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         raise RecipeError(format_validation_error(exc, source)) from None
+    try:
+        recipe.check_values()
+    except RecipeError as exc:
+        raise RecipeError(f"{source}: {exc}") from None
     compositions = recipe.resolve_compositions()
     recipe.training_set(compositions)
     return recipe
 
 
+class _RecipeLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key given twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    hash(key)
+                except TypeError:
+                    continue  # the base class reports unhashable keys
+                if key in seen:
+                    raise RecipeError(
+                        f"line {key_node.start_mark.line + 1}: key {key!r} is given twice in one mapping (first on line "
+                        f"{seen[key]}); YAML would silently keep the last one: delete one of them"
+                    )
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node, memo: dict, active: set) -> int:
+    """Number of nodes of the YAML graph with every alias expanded (aliases share nodes in the graph)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:
+        raise RecipeError("a YAML alias refers to the node that contains it (a recursive document); remove the alias")
+    active.add(key)
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(n, memo, active) for n in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo, active) + _expanded_size(v, memo, active) for k, v in node.value)
+    active.discard(key)
+    memo[key] = size = min(size, MAX_YAML_NODES + 1)
+    return size
+
+
+def safe_load_yaml(text: str, source: str = "recipe"):
+    """Parse YAML data: safe tags only, duplicate keys refused, at most :data:`MAX_YAML_NODES` nodes
+    after alias expansion (an "alias bomb" of nested anchors is refused before it is built)."""
+    loader = _RecipeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}, set()) > MAX_YAML_NODES:
+            raise RecipeError(
+                f"{source}: the YAML document expands to more than {MAX_YAML_NODES} values (nested aliases, '*name'); "
+                f"a recipe needs a few hundred: write the values out or remove the aliases"
+            )
+        return loader.construct_document(node)
+    except RecipeError as exc:
+        msg = str(exc)
+        raise RecipeError(msg if msg.startswith(source) else f"{source}: {msg}") from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{source}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise RecipeError(f"{source}: the YAML document is nested too deeply; a recipe needs a few levels") from None
+    finally:
+        loader.dispose()
+
+
+def read_recipe_text(path: Path) -> str:
+    """The text of a recipe file: a file (not a folder), at most :data:`MAX_RECIPE_BYTES`, UTF-8 text."""
+    if path.is_dir():
+        raise RecipeError(f"recipe {str(path)!r} is a directory; give the recipe's YAML file")
+    if not path.is_file():
+        raise RecipeError(f"recipe file {str(path)!r} not found; create one with `ilforge init NAME`")
+    size = path.stat().st_size
+    if size > MAX_RECIPE_BYTES:
+        raise RecipeError(f"{path}: {size} bytes is too large for a recipe (limit {MAX_RECIPE_BYTES}); is it the right file?")
+    raw = path.read_bytes()
+    if b"\0" in raw:
+        raise RecipeError(f"{path}: a binary file, not a YAML recipe; give the recipe's .yaml file")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecipeError(
+            f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason}); save the recipe as UTF-8 (plain text)"
+        ) from None
+
+
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate ``recipe.yaml``; raises :class:`RecipeError` naming the field and the fix."""
     path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"recipe file {str(path)!r} not found; create one with `ilforge init NAME`")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    data = safe_load_yaml(read_recipe_text(path), source=str(path))
     return recipe_from_dict(data, source=str(path))

@@ -21,6 +21,34 @@ A recipe is YAML; unknown keys are errors. Quantities carry their unit in the ke
 """
 
 
+def _rules() -> str:
+    """The checks every recipe passes before any work starts (constants of :mod:`ilforge.recipe`)."""
+    from ilforge.chem.mixture import MAX_BOX_ATOMS, MAX_FORMULA_UNITS
+    from ilforge.recipe import DENSITY_RANGE_G_CM3, MAX_RECIPE_BYTES, MAX_TEMPERATURE_K, MAX_YAML_NODES
+
+    lo, hi = DENSITY_RANGE_G_CM3
+    return f"""
+## Checks before any work starts
+
+Every verb that reads a recipe validates all of it first; an error names the file, the field, the
+problem and the fix, and the command exits with code 2 (see [errors](errors.md)).
+
+- The file is UTF-8 text of at most {MAX_RECIPE_BYTES} bytes; YAML's safe subset only (no `!!python` tags).
+- A key given twice in one mapping is an error (plain YAML would keep the last one silently).
+- Anchors and aliases (`&name`, `*name`) are allowed, but a document that expands to more than
+  {MAX_YAML_NODES} values (an "alias bomb") or refers to itself is refused.
+- Every number is finite (no `.inf`, `.nan`). A key ending in `_K` is a temperature in
+  (0, {MAX_TEMPERATURE_K:g}] K; keys ending in `_A`, `_fs`, `_ps`, `_g_cm3`, `_Pa_s`, `_eV_A` are not negative.
+- Names that become file names (`name`, component names, composition ids, `training.model_name`) use
+  letters, digits and `_ . + -` only, contain no `..` and do not start with `.` or `-`.
+- `box.density_g_cm3` lies in [{lo:g}, {hi:g}] g/cm3; a box has at most {MAX_FORMULA_UNITS} formula units and
+  {MAX_BOX_ATOMS} atoms (checked before Packmol runs).
+- `training.valid_fraction + training.test_fraction < 1`; `sampling.interval_ps` is not longer than
+  `sampling.production_ps`.
+- Species given by SMILES are closed-shell (no unpaired electrons) and carry the declared charge.
+"""
+
+
 def _type_name(annotation) -> str:
     origin = typing.get_origin(annotation)
     if origin is None:
@@ -96,7 +124,7 @@ def _backend_sections(seen: set) -> list[str]:
 
 def recipe_reference_markdown() -> str:
     seen = {Recipe}
-    return HEADER + "\n" + "\n".join(_section(Recipe, "recipe", seen) + _backend_sections(seen)) + "\n"
+    return HEADER + _rules() + "\n" + "\n".join(_section(Recipe, "recipe", seen) + _backend_sections(seen)) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,11 @@ from ilforge.errors import RecipeError
 
 #: tolerance on x_c N being an integer, and on fractions summing to 1
 FRACTION_TOL = 1e-6
+#: largest box (atoms) ilforge packs: Packmol needs minutes at 20 000 atoms and hours beyond 10^5;
+#: MLIP labelling and training of such boxes is out of reach anyway
+MAX_BOX_ATOMS = 50_000
+#: largest number of formula units per box (checked before any atom count is known)
+MAX_FORMULA_UNITS = 10_000
 
 
 def component_charge(stoichiometry: Mapping[str, int], charges: Mapping[str, int]) -> int:

@@ -71,6 +71,13 @@ def make_species(
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         raise SpeciesError(f"species {name!r}: SMILES {smiles!r} does not parse; check brackets, ring closures and charges")
+    radicals = Descriptors.NumRadicalElectrons(mol)
+    if radicals:
+        raise SpeciesError(
+            f"species {name!r}: SMILES {smiles!r} is open-shell ({radicals} unpaired electron(s)); ilforge's labelers "
+            f"and force fields assume closed-shell species: write the charge on the atom that carries it and the "
+            f"hydrogens explicitly (e.g. [NH4+], not [NH4]; C[n+]1ccn(C)c1 for EMIM)"
+        )
     rd_charge = Chem.GetFormalCharge(mol)
     if rd_charge != charge:
         raise SpeciesError(

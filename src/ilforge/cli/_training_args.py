@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import yaml
 
+from ilforge.cli._args import positive_int
 from ilforge.errors import IlforgeError
 
 
 def add_training_overrides(parser) -> None:
     parser.add_argument("--preset", choices=["small", "medium", "large"], help="model size (default: the recipe's)")
-    parser.add_argument("--max-epochs", type=int, help="training epochs (default: the recipe's)")
+    parser.add_argument("--max-epochs", type=positive_int, help="training epochs (default: the recipe's)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a training setting, e.g. --set batch_size=2 --set learning_rate=0.005 "
                         "(YAML values; repeatable)")
@@ -26,8 +27,21 @@ def training_overrides(args) -> dict:
         if "=" not in item:
             raise IlforgeError(f"--set {item!r}: expected KEY=VALUE, e.g. --set batch_size=2")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise IlforgeError(f"--set {item!r}: the value is not valid YAML ({exc}); quote it, e.g. --set 'key=\"text\"'") from None
     return out
+
+
+def check_overrides(recipe, overrides: dict) -> None:
+    """Validate the overrides against the recipe's (or the default) training settings before any work
+    starts: each value by the backend's settings, and the split fractions together."""
+    from ilforge.models.registry import apply_overrides, settings_from_dict
+    from ilforge.recipe import check_split_fractions
+
+    base = recipe.training if recipe is not None else settings_from_dict({})
+    check_split_fractions(apply_overrides(base, overrides), "training settings with the command-line overrides")
 
 
 def recipe_or_none(recipe_path, project):

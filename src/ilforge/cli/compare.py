@@ -21,6 +21,25 @@ def register(p):
     p.set_defaults(func=run)
 
 
+def _predictions(path: Path, predictions_from_analysis) -> list:
+    """The predictions in one analysis file; a missing, corrupt or foreign file is a clear error."""
+    from ilforge.errors import CorruptFileError, IlforgeError
+
+    if not path.is_file():
+        raise IlforgeError(f"{path} not found; run `ilforge analyze` first (it writes {DEFAULT_OUT})")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(f"{path} is corrupt or truncated ({exc}); rerun `ilforge analyze` to write it again") from None
+    try:
+        if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
+            raise TypeError("no list of runs")
+        return predictions_from_analysis(doc)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        raise CorruptFileError(f"{path} is not an analysis file of `ilforge analyze` ({type(exc).__name__}: {exc}); "
+                               f"give the JSON that `ilforge analyze --out` wrote") from None
+
+
 def run(args) -> int:
     from ilforge.errors import IlforgeError
     from ilforge.experiment.compare import compare, predictions_from_analysis
@@ -34,11 +53,11 @@ def run(args) -> int:
         return 0
     if not args.system:
         raise IlforgeError("give --system (one of: " + ", ".join(systems()) + ")")
+    if args.system not in systems():
+        raise IlforgeError(f"--system {args.system!r} has no experimental data; choose one of: {', '.join(systems())}")
     preds = []
     for f in args.results:
-        if not f.is_file():
-            raise IlforgeError(f"{f} not found; run `ilforge analyze` first")
-        preds += predictions_from_analysis(json.loads(f.read_text()))
+        preds += _predictions(f, predictions_from_analysis)
     rows = compare(args.system, preds)
     print(f"{'property':<22}{'T/K':>8}{'P/bar':>8}{'predicted':>14}{'experiment':>14}{'rel.err':>9}  source")
     for r in rows:

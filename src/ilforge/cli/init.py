@@ -62,10 +62,15 @@ def run(args) -> int:
 
     import yaml
 
+    from ilforge.recipe import check_name
+
     path = Path(f"{args.name}.yaml")
+    check_name(path.stem, f"init {args.name}")
+    if not path.parent.is_dir():
+        raise IlforgeError(f"cannot write {path}: the folder {path.parent} does not exist; create it first (mkdir -p {path.parent})")
     if path.exists() and not args.force:
         raise IlforgeError(f"{path} exists; use --force to overwrite it")
-    text = TEMPLATE.format(name=Path(args.name).name)
+    text = TEMPLATE.format(name=path.stem)
     recipe_from_dict(yaml.safe_load(text), source="template")  # the template itself must be valid
     path.write_text(text)
     print(f"wrote {path}; next: ilforge plan {path}")

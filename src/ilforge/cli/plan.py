@@ -39,6 +39,7 @@ def _refs(text: str | None):
 
 
 def run(args) -> int:
+    from ilforge.cli._args import checked_workdir
     from ilforge.plan.planner import plan_recipe
     from ilforge.plan.stage import run_plan
     from ilforge.project import Project
@@ -46,7 +47,7 @@ def run(args) -> int:
 
     recipe = load_recipe(args.recipe)
     if args.workdir:
-        plan = run_plan(Project.init(args.workdir, args.recipe), recipe, train_refs=_refs(args.train)).plan
+        plan = run_plan(Project.init(checked_workdir(args.workdir), args.recipe), recipe, train_refs=_refs(args.train)).plan
     else:
         plan = plan_recipe(recipe, _refs(args.train))
     if args.json:

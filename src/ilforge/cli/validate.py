@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ilforge.cli._args import checked_workdir, int_list
 from ilforge.cli._training_args import recipe_or_none
 
 VERB = "validate"
@@ -17,7 +18,7 @@ def register(parser):
     parser.add_argument("--frames", help="labelled extxyz to evaluate (default: the model's held-out test.extxyz)")
     parser.add_argument("--level-of-theory", help="which labels of --frames to use when there are several")
     parser.add_argument("--no-plots", action="store_true", help="skip the parity plots")
-    parser.add_argument("--learning-curve", help="also train on these numbers of frames (e.g. 10,20,40) and plot errors vs n")
+    parser.add_argument("--learning-curve", type=int_list, help="also train on these numbers of frames (e.g. 10,20,40) and plot errors vs n")
     parser.set_defaults(func=run)
 
 
@@ -52,7 +53,7 @@ def run(args) -> int:
     from ilforge.project import Project
     from ilforge.validate.stage import run_validate
 
-    project = Project(args.workdir)
+    project = Project(checked_workdir(args.workdir, must_exist=True))
     res = run_validate(project, recipe_or_none(args.recipe, project), model_name=args.model, frames_file=args.frames,
                        level_of_theory=args.level_of_theory, plots=not args.no_plots)
     if res.skipped:
@@ -69,7 +70,7 @@ def _learning_curve(args, project, res) -> None:
     from ilforge.validate.stage import validation_frames
 
     committee, frames = validation_frames(project, args.model or res.model_name, args.frames, args.level_of_theory)
-    sizes = [int(s) for s in args.learning_curve.split(",") if s.strip()]
+    sizes = args.learning_curve
     curve = model_learning_curve(project, committee.members[0], frames, sizes)
     for p in curve["points"]:
         print(f"  n_train={p['n_train']:4d}: energy MAE {p['energy_mae_meV_atom']:.3f} meV/atom, force MAE {p['forces_mae_meV_A']:.2f} meV/Å")

@@ -69,6 +69,33 @@ def _plain(v):
     return v
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_sqlite(path: Path) -> None:
+    """Refuse a store file that is not an intact SQLite database (wrong header, truncated or
+    damaged pages: SQLite's ``PRAGMA quick_check``), naming the file and what to do."""
+    import sqlite3
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    fix = (f"restore it from a backup, or move it away (mv {path} {path}.bad) and rerun `ilforge sample` and "
+           f"`ilforge label` to rebuild it")
+    with open(path, "rb") as fh:
+        if fh.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            raise StoreError(f"frame store {path} is not an SQLite database (corrupt or another file); {fix}")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = con.execute("PRAGMA quick_check(1)").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"frame store {path} is corrupt or truncated ({exc}); {fix}") from None
+    if not result or result[0] != "ok":
+        raise StoreError(f"frame store {path} is damaged (SQLite: {result[0] if result else 'no answer'}); {fix}")
+
+
 @dataclass
 class LabelRecord:
     """Status of one frame at one level of theory."""
@@ -108,6 +135,7 @@ class FrameStore:
             p.parent.mkdir(parents=True, exist_ok=True)
             if p.suffix != ".db":
                 raise StoreError(f"frame store file {url!r} must end in .db (SQLite), or be an ase.db URL")
+            _check_sqlite(p)
             db = ase.db.connect(url, type="db")
         else:
             db = ase.db.connect(url)
