@@ -21,9 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ilforge.errors import IlforgeError
+from ilforge.errors import CorruptFileError, IlforgeError
 from ilforge.jsonio import write_json_atomic
-from ilforge.project import Project
+from ilforge.project import Project, writes_project
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +96,31 @@ def load_state(project: Project) -> dict[str, StageState]:
     if not path.exists():
         return {}
     try:
-        raw = json.loads(path.read_text())
-        return {name: StageState(**st) for name, st in raw.items()}
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError) as exc:
-        raise IlforgeError(f"{path} is corrupt ({exc}); delete it to rerun every stage") from None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise TypeError(f"expected a mapping of stage -> state, got {type(raw).__name__}")
+        return {str(name): _stage_state(name, st) for name, st in raw.items()}
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, AttributeError, ValueError) as exc:
+        raise CorruptFileError(f"{path} is corrupt ({exc}); delete it to rerun every stage") from None
+
+
+_STATE_TYPES = {"status": str, "input_hash": (str, type(None)), "started": (int, float, type(None)),
+                "finished": (int, float, type(None)), "wall_s": (int, float, type(None)), "summary": dict,
+                "error": (str, type(None))}
+
+
+def _stage_state(name, raw) -> StageState:
+    """One stage's state from pipeline.json, every field checked against its type."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"stage {name!r}: expected a mapping, got {type(raw).__name__}")
+    for key, value in raw.items():
+        if key not in _STATE_TYPES:
+            raise TypeError(f"stage {name!r}: unknown field {key!r}")
+        if not isinstance(value, _STATE_TYPES[key]) or isinstance(value, bool):
+            raise TypeError(f"stage {name!r}: field {key!r} has the wrong type ({type(value).__name__})")
+    if raw.get("status", "pending") not in ("pending", "running", "done", "failed"):
+        raise ValueError(f"stage {name!r}: unknown status {raw['status']!r}")
+    return StageState(**raw)
 
 
 def save_state(project: Project, state: dict[str, StageState]) -> None:
@@ -140,6 +161,7 @@ def _run_one(st: Stage, project: Project, recipe, state: dict[str, StageState], 
         on_event(st.name, "done", cur)
 
 
+@writes_project("run")
 def run_stages(
     recipe,
     project: Project,

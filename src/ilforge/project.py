@@ -14,6 +14,7 @@ Layout (DESIGN.md)::
       md/<cid>/<state>/                  MLIP MD runs (runner-owned inside)
       md/<cid>/start_<T>K.extxyz         the starting structure of MLIP MD at T
       results/<name>.json|.png           every number and figure the report shows
+      progress/<stage>.json              live progress of a long stage (build, sample, label, train, transfer)
       report.html
 
 Stages, the report and the CLI take a :class:`Project` and ask it for paths; no other module
@@ -24,6 +25,7 @@ what the MD runner writes *inside* its run directory belong to them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import shutil
@@ -36,6 +38,14 @@ RECIPE_COPY = "recipe.yaml"
 STATE_FILE = "pipeline.json"
 FRAMES_DB = "frames.db"
 REPORT = "report.html"
+#: live status files of long stages (``progress/<stage>.json``)
+PROGRESS_DIR = "progress"
+
+#: (resolved root, lock name) -> depth, for locks this process holds (re-entrancy)
+_HELD: dict[tuple[str, str], int] = {}
+
+#: the lock every stage that writes into a work directory holds (one writer per project)
+WRITE_LOCK = "workdir"
 
 _STATE_NAME = re.compile(r"^(?P<cid>.+)_(?P<T>[0-9.eE+-]+)K$")
 
@@ -54,6 +64,25 @@ def parse_state_name(stem: str) -> tuple[str, float] | None:
         return m.group("cid"), float(m.group("T"))
     except ValueError:
         return None
+
+
+def writes_project(verb: str):
+    """Decorator for a ``run_<stage>(project, recipe, ...)`` that writes into the work directory: it
+    holds the project's write lock while it runs, so a second ``ilforge <verb>`` (or ``ilforge run``)
+    on the same directory is refused with a clear message instead of interleaving writes."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            project = kwargs.get("project") or next((a for a in args if isinstance(a, Project)), None)
+            if project is None:
+                return fn(*args, **kwargs)
+            with project.lock(WRITE_LOCK, f"ilforge {verb}"):
+                return fn(*args, **kwargs)
+
+        return run
+
+    return decorate
 
 
 class Project:
@@ -112,24 +141,43 @@ class Project:
     def report_html(self) -> Path:
         return self.root / REPORT
 
+    def progress_file(self, stage: str) -> Path:
+        """``progress/<stage>.json``: the live status of a long stage while it runs
+        (:class:`ilforge.progress.Progress`; ``ilforge status`` shows it). The folder is created when
+        the first status is written."""
+        if not stage or "/" in stage or "\\" in stage or stage in (".", ".."):
+            raise IlforgeError(f"progress file of stage {stage!r}: use a plain stage name")
+        return self.root / PROGRESS_DIR / f"{stage}.json"
+
     def lock_file(self, name: str) -> Path:
         return self.root / f".{name}.lock"
 
     @contextlib.contextmanager
     def lock(self, name: str, what: str):
         """Hold an exclusive lock ``name`` on the project while the block runs (an flock, released
-        by the kernel even on SIGKILL); a second holder gets a clear error naming ``what``."""
+        by the kernel even on SIGKILL); a second holder gets a clear error naming ``what``.
+        Re-entrant within one process (``ilforge run`` holds the stage lock while each stage takes it)."""
         import fcntl
 
         self.root.mkdir(parents=True, exist_ok=True)
+        key = (str(self.root.resolve()), name)
+        if _HELD.get(key):
+            _HELD[key] += 1
+            try:
+                yield
+            finally:
+                _HELD[key] -= 1
+            return
         with open(self.lock_file(name), "w") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise IlforgeError(f"another `{what}` is running on {self.root}; wait for it or stop it") from None
+            _HELD[key] = 1
             try:
                 yield
             finally:
+                _HELD.pop(key, None)
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     # ------------------------------------------------------------------ boxes and sampling
@@ -210,6 +258,11 @@ class Project:
         """``results/<name>.json``."""
         return self.root / "results" / f"{name}.json"
 
+    def result_frames(self, name: str) -> Path:
+        """``results/<name>.extxyz``: structures a result was computed on (e.g. the reference check's
+        snapshots, which the validate stage evaluates the model on)."""
+        return self.root / "results" / f"{name}.extxyz"
+
     def figure(self, name: str) -> Path:
         """``results/<name>.png``."""
         return self.root / "results" / f"{name}.png"
@@ -241,6 +294,8 @@ GENERIC_FF_CACHE = "generic_ff"
 # result names (results/<name>.json): one place for each
 PLAN = "plan"
 LABELS = "labels"
+#: the pre-flight reference check (``ilforge reference check``)
+REFERENCE_CHECK = "reference_check"
 MD = "md"
 TRANSFER = "transfer"
 

@@ -83,3 +83,9 @@ A3_TO_M3 = 1e-30
 PER_MPA_TO_PER_GPA = 1e3
 #: Boltzmann constant, J/K (k_B in eV/K times the elementary charge in C)
 KB_J_K = KB_EV_K * ELEMENTARY_CHARGE_C
+#: femtoseconds to nanoseconds (MD speed in ns/day)
+FS_TO_NS = 1e-6
+#: picoseconds to nanoseconds (MD speed in ns/day)
+PS_TO_NS = 1e-3
+#: seconds in a day (MD speed in ns/day)
+S_PER_DAY = 86400.0

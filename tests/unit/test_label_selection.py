@@ -40,8 +40,13 @@ def test_selection_is_even_capped_and_stable(tmp_path):
 def test_one_labelling_run_per_workdir(tmp_path):
     from ilforge.reference.stage import run_label
 
+    import fcntl
+
     project = Project(tmp_path)
-    with project.lock("label", "ilforge label"):
+    project.root.mkdir(parents=True, exist_ok=True)
+    # another process holding the lock: an flock on a separate open file description
+    with open(project.lock_file("workdir"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(IlforgeError, match="another `ilforge label`"):
             run_label(project, None)  # refused before the recipe is looked at
     with project.lock("label", "ilforge label"):  # released

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ilforge import keys
 from ilforge.build.box import build_boxes, min_intermolecular_distance
-from ilforge.project import Project
+from ilforge.progress import Progress
+from ilforge.project import Project, writes_project
 from ilforge.units import density_g_cm3
 
 
@@ -43,9 +44,13 @@ def _box_info(path: Path, charges: dict[str, int]) -> BoxInfo:
                    min_intermolecular_distance(a))
 
 
-def run_build(project: Project, recipe, *, force: bool = False, progress=None) -> BuildResult:
+@writes_project("build")
+def run_build(project: Project, recipe, *, force: bool = False) -> BuildResult:
     """Pack every (composition, temperature) box of ``recipe`` into ``project``; boxes already packed
-    from the same inputs are kept (``force`` repacks them). ``progress(path)`` after each box."""
-    paths = build_boxes(recipe, project, force=force, progress=progress)
+    from the same inputs are kept (``force`` repacks them). Progress: boxes done / total
+    (``Project.progress_file("build")``, a terminal line)."""
+    n = len(recipe.resolve_compositions()) * len(recipe.temperatures_K)
+    with Progress(n, "build", "box", status_path=project.progress_file("build")) as progress:
+        paths = build_boxes(recipe, project, force=force, progress=lambda path: progress.update(1, box=path.stem))
     charges = {sp.name: sp.charge for sp in recipe.library()}
     return BuildResult([_box_info(p, charges) for p in paths])

@@ -15,17 +15,14 @@ def register(p) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ilforge.build.stage import run_build
+    from ilforge.cli._args import checked_workdir
     from ilforge.project import Project
     from ilforge.recipe import load_recipe
 
     recipe = load_recipe(args.recipe)
-    project = Project.init(args.workdir, args.recipe)
-    n = len(recipe.resolve_compositions()) * len(recipe.temperatures_K)
-    with tqdm(total=n, desc="build", unit="box") as bar:
-        result = run_build(project, recipe, force=args.force, progress=lambda p: bar.update(1))
+    project = Project.init(checked_workdir(args.workdir), args.recipe)
+    result = run_build(project, recipe, force=args.force)
     for b in result.boxes:
         print(f"{b.path}: {b.n_atoms} atoms, net charge {b.net_charge_e:+d} e, {b.density_g_cm3:.4f} g/cm3 "
               f"(target {b.target_density_g_cm3:.4f}, {b.density_source}), closest atoms of different molecules "

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from ilforge.cli._args import checked_workdir, positive_int
+from ilforge.errors import EXIT_PARTIAL
+
 VERB = "label"
 HELP = "label frames with the reference method (xTB, CP2K, QE, classical, ASE), resumably, in parallel"
 ORDER = 40
@@ -17,38 +20,28 @@ DESCRIPTION = (
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("recipe", help="recipe.yaml")
     parser.add_argument("--workdir", required=True, help="project directory (holds frames.db, boxes/)")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (overrides the compute file)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="worker processes (overrides the compute file)")
     parser.add_argument("--compute", default=None, help="compute.yaml: local pool or Dask (see docs/labelling.md)")
     parser.add_argument("--retry-failed", action="store_true", help="reset failed frames and try them again")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line on the terminal (the status file WORKDIR/progress/label.json is still written)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ilforge.engine.compute import load_compute
+    from ilforge.progress import set_terminal
     from ilforge.project import Project
     from ilforge.recipe import load_recipe
     from ilforge.reference.stage import run_label
 
-    bar = None
-
-    def progress(summary, total):
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit="frame", desc="labelling", disable=args.no_progress, smoothing=0.1)
-        bar.update(1)
-        bar.set_postfix(done=summary.done, failed=summary.failed, retries=summary.failed_attempts, refresh=False)
-
-    try:
-        result = run_label(Project(args.workdir), load_recipe(args.recipe), compute=load_compute(args.compute, args.workers),
-                           retry_failed=args.retry_failed, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
+    if args.no_progress:
+        set_terminal(False)
+    recipe = load_recipe(args.recipe)
+    project = Project(checked_workdir(args.workdir, must_exist=True))
+    compute = load_compute(args.compute, args.workers)
+    result = run_label(project, recipe, compute=compute, retry_failed=args.retry_failed)
     _print(result)
-    return 0 if result.run.failed == 0 else 1
+    return 0 if result.run.failed == 0 else EXIT_PARTIAL
 
 
 def _print(result) -> None:

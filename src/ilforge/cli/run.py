@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from ilforge.errors import EXIT_MONITOR
+
 VERB = "run"
 ORDER = 0
 HELP = "run the whole pipeline (plan ... report), resuming after any interruption"
@@ -22,17 +24,29 @@ def register(p) -> None:
     p.set_defaults(func=run)
 
 
+def _check_stage_names(stages, names) -> None:
+    from ilforge.errors import IlforgeError
+
+    known = [s.name for s in stages]
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise IlforgeError(f"--only/--force: unknown stage {bad[0]!r}; stages are: {', '.join(known)}")
+
+
 def _split(text):
     return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
 def run(args) -> int:
     from ilforge.pipeline import STAGES, run_stages
+    from ilforge.cli._args import checked_workdir
     from ilforge.project import Project
     from ilforge.recipe import load_recipe
 
+    only, force = _split(args.only), _split(args.force)
+    _check_stage_names(STAGES, (only or []) + (force or []))
     recipe = load_recipe(args.recipe)
-    project = Project.init(args.workdir, args.recipe)
+    project = Project.init(checked_workdir(args.workdir), args.recipe)
     t0 = time.time()
     width = max(len(s.name) for s in STAGES)
 
@@ -46,7 +60,7 @@ def run(args) -> int:
         elif what == "fail":
             print(f"[{name:<{width}}] FAILED: {state.error}", flush=True)
 
-    state = run_stages(recipe, project, STAGES, only=_split(args.only), force=_split(args.force), on_event=event)
+    state = run_stages(recipe, project, STAGES, only=only, force=force, on_event=event)
     print(f"\nfinished in {time.time() - t0:.0f} s")
     report = state.get("report")
     if report and report.status == "done":
@@ -56,4 +70,5 @@ def run(args) -> int:
         print("MD runs stopped by a monitor:")
         for s in md.summary["stopped"]:
             print(f"  {s}")
+        return EXIT_MONITOR
     return 0

@@ -15,26 +15,14 @@ def register(parser) -> None:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
+    from ilforge.cli._args import checked_workdir
     from ilforge.project import Project, state_name
     from ilforge.recipe import load_recipe
     from ilforge.sample.stage import run_sample
 
     recipe = load_recipe(args.recipe)
-    project = Project.init(args.workdir, args.recipe)
-    bars: dict = {}
-
-    def progress(name, t_ps, total_ps):
-        bar = bars.get(name)
-        if bar is None:
-            bar = bars[name] = tqdm(total=round(total_ps, 3), desc=name, unit="ps", leave=True)
-        bar.n = round(t_ps, 3)
-        bar.refresh()
-
-    summaries = run_sample(project, recipe, compositions=args.composition, progress=progress).runs
-    for bar in bars.values():
-        bar.close()
+    project = Project.init(checked_workdir(args.workdir), args.recipe)
+    summaries = run_sample(project, recipe, compositions=args.composition).runs
     print(f"{'run':<24} {'frames':>6} {'density/g cm-3':>14} {'ns/day':>8}  file")
     for s in summaries:
         rho = f"{s.mean_density_g_cm3:.4f}" if s.mean_density_g_cm3 is not None else "-"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ilforge.cli._training_args import add_training_overrides, recipe_or_none, training_overrides
+from ilforge.cli._args import checked_workdir, positive_int
+from ilforge.cli._training_args import add_training_overrides, check_overrides, recipe_or_none, training_overrides
 
 VERB = "train"
 HELP = "train an MLIP or a committee on the labelled frames"
@@ -15,32 +16,27 @@ def register(parser):
     parser.add_argument("--frames", help="labelled frames as extxyz instead of the frame store")
     parser.add_argument("--name", help="model name: models/NAME (default: the recipe's training.model_name, mlip)")
     parser.add_argument("--level-of-theory", help="which labels to use (default: the recipe's labeler, or the one level present)")
-    parser.add_argument("--committee", type=int, help="number of committee members (default: the recipe's committee_size)")
+    parser.add_argument("--committee", type=positive_int, help="number of committee members (default: the recipe's committee_size)")
     parser.add_argument("--foundation", help="fine-tune this local foundation model (file or ilforge model directory)")
     parser.add_argument("--finetune", choices=["naive", "multihead"], help="fine-tuning mode (default: naive)")
-    parser.add_argument("--workers", type=int, default=1, help="committee members trained in parallel (local processes)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="committee members trained in parallel (local processes)")
     add_training_overrides(parser)
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ilforge.models.stage import run_train
     from ilforge.project import Project
 
-    project = Project(args.workdir)
+    project = Project(checked_workdir(args.workdir))
     overrides = training_overrides(args)
     for key, value in (("committee_size", args.committee), ("foundation_model", args.foundation), ("finetune", args.finetune)):
         if value:
             overrides[key] = value
-    bar = tqdm(desc="models", unit="model")
-    try:
-        res = run_train(project, recipe_or_none(args.recipe, project), model_name=args.name, frames_file=args.frames,
-                        level_of_theory=args.level_of_theory, workers=args.workers, overrides=overrides,
-                        progress=lambda i, n, d: (setattr(bar, "total", n), bar.update(1)))
-    finally:
-        bar.close()
+    recipe = recipe_or_none(args.recipe, project)
+    check_overrides(recipe, overrides)
+    res = run_train(project, recipe, model_name=args.name, frames_file=args.frames,
+                    level_of_theory=args.level_of_theory, workers=args.workers, overrides=overrides)
     print(f"trained {res.backend} model {res.model_name!r} on {res.n_frames} labelled frames at level {res.level_of_theory}")
     for a in res.artifacts:
         m = a.info["metrics_valid"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-
-from ilforge.cli._training_args import add_training_overrides, training_overrides
+from ilforge.cli._args import checked_workdir, fraction, positive_int
+from ilforge.cli._training_args import add_training_overrides, check_overrides, training_overrides
 
 VERB = "transfer"
 HELP = "train one model per set of training compositions and evaluate each on every composition"
@@ -11,9 +11,15 @@ ORDER = 62
 
 
 def _parse_sets(text: str) -> list[list]:
+    """``'0.5;0.4,0.6'`` -> ``[[0.5], [0.4, 0.6]]``; an empty set is an error."""
+    from ilforge.errors import IlforgeError
+
     out = []
     for group in text.split(";"):
         items = [g.strip() for g in group.split(",") if g.strip()]
+        if not items:
+            raise IlforgeError(f"--sets {text!r}: a training set is empty; write sets as '0.5;0.4,0.6' "
+                               f"(';' between sets, ',' within a set; scan values or composition ids)")
         out.append([float(i) if _is_float(i) else i for i in items])
     return out
 
@@ -34,30 +40,26 @@ def register(parser):
     parser.add_argument("--sets", help="training sets: ';' between sets, ',' within: '0.5;0.0,0.1;0.4,0.6' (scan values or ids); "
                         "default: {0.5}, {0.0,0.1}, {0.0,0.1,0.2}, {0.0,1.0}, {0.4,0.6}")
     add_training_overrides(parser)
-    parser.add_argument("--test-fraction", type=float, help="fraction of each composition's frames held out for testing")
+    parser.add_argument("--test-fraction", type=fraction, help="fraction of each composition's frames held out for testing")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/valid/test split")
-    parser.add_argument("--workers", type=int, default=1, help="models trained in parallel (local processes)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="models trained in parallel (local processes)")
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ilforge.project import Project
     from ilforge.recipe import load_recipe
     from ilforge.validate.transfer import run_transfer
 
-    project = Project(args.workdir)
+    sets = _parse_sets(args.sets) if args.sets is not None else None
+    recipe = load_recipe(args.recipe)
+    project = Project(checked_workdir(args.workdir, must_exist=not args.frames))
     overrides = training_overrides(args)
     if args.test_fraction is not None:
         overrides["test_fraction"] = args.test_fraction
-    bar = tqdm(desc="transfer models", unit="model")
-    try:
-        res = run_transfer(project, load_recipe(args.recipe), sets=_parse_sets(args.sets) if args.sets else None,
-                           frames_file=args.frames, level_of_theory=args.level_of_theory, overrides=overrides,
-                           seed=args.seed, workers=args.workers, progress=lambda i, n, d: (setattr(bar, "total", n), bar.update(1)))
-    finally:
-        bar.close()
+    check_overrides(recipe, overrides)
+    res = run_transfer(project, recipe, sets=sets, frames_file=args.frames, level_of_theory=args.level_of_theory,
+                       overrides=overrides, seed=args.seed, workers=args.workers)
     _print(res.results, project)
     return 0
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ilforge.errors import IlforgeError
 from ilforge.models.artifact import ModelArtifact
 from ilforge.models.data import load_labelled
-from ilforge.models.registry import apply_overrides, settings_from_dict
+from ilforge.models.registry import apply_overrides, backend_class, settings_from_dict
 from ilforge.models.settings import TrainingSettings
 from ilforge.models.training import train_model
-from ilforge.project import Project
+from ilforge.progress import Progress
+from ilforge.project import Project, writes_project
 from ilforge.reference.stage import level_of_theory as recipe_level_of_theory
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,25 @@ def training_level(project: Project, recipe=None, frames_file=None, level_of_the
     return recipe_level_of_theory(project, recipe)
 
 
+def check_foundation(settings: TrainingSettings) -> None:
+    """A foundation model to fine-tune (``training.foundation_model``, for backends that have one) exists
+    and is complete, checked before any frames are read or tasks written."""
+    foundation = getattr(settings, "foundation_model", None)
+    if not foundation:
+        return
+    path = Path(str(foundation)).expanduser()
+    if path.is_dir():
+        ModelArtifact.load(path)
+    elif path.is_file():
+        check = getattr(backend_class(settings.backend), "check_model_file", None)
+        if check is not None:
+            check(path)
+    else:
+        raise IlforgeError(f"training.foundation_model: {path} not found; give a local model file or an ilforge "
+                           "model directory (`ilforge train --foundation PATH`)")
+
+
+@writes_project("train")
 def run_train(
     project: Project,
     recipe=None,
@@ -75,17 +97,19 @@ def run_train(
     frames_file=None,
     level_of_theory: str | None = None,
     workers: int = 1,
-    progress=None,
     overrides: dict | None = None,
 ) -> TrainResult:
     """Train ``models/<model_name>`` (one model or a committee) of ``project`` on its labelled frames.
 
-    ``progress(i_done, n_total, model_dir)`` is called as each model finishes; ``workers``: committee
-    members trained in parallel (local processes).
+    ``workers``: committee members trained in parallel (local processes). Progress: epochs done / total
+    over all members, members done, the current member's epoch and validation errors
+    (``Project.progress_file("train")``, a terminal line).
     """
     settings = training_settings(recipe, overrides)
+    check_foundation(settings)
     name = model_name or settings.model_name
     data = load_labelled(project, frames_file, training_level(project, recipe, frames_file, level_of_theory))
     log.info("training %s model %r on %d frames at level %s", settings.backend, name, len(data.frames), data.level_of_theory)
-    arts = train_model(settings, data, project.model_dir(name), workers=workers, progress=progress)
+    with Progress(0, f"train {name}", "epoch", status_path=project.progress_file("train")) as progress:
+        arts = train_model(settings, data, project.model_dir(name), workers=workers, progress=progress)
     return TrainResult(name, str(project.model_dir(name)), settings.backend, len(data.frames), data.level_of_theory, arts)

@@ -10,18 +10,21 @@ committee of N members trains member k with seed ``seed + k`` (documented and re
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
+from ilforge import keys
+from ilforge.jsonio import write_json_atomic
 from ilforge.models.artifact import ModelArtifact
 from ilforge.models.committee import COMMITTEE_JSON
 from ilforge.models.data import LabelledData, split_by_composition, write_frames
 from ilforge.models.settings import TrainingSettings
 from ilforge.models.train_task import TrainTask, run_training_tasks
+from ilforge.progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +62,17 @@ def train_committee(
     model_dir: str | Path,
     isolated_energies: dict[str, float] | None = None,
     workers: int = 1,
-    progress=None,
+    progress: Progress | None = None,
 ) -> list[ModelArtifact]:
-    """Train ``settings.committee_size`` members and write ``committee.json``; returns their artifacts."""
+    """Train ``settings.committee_size`` members and write ``committee.json``; returns their artifacts.
+    ``progress``: epochs and members done (:func:`ilforge.models.train_task.run_training_tasks`)."""
     tasks = committee_tasks(settings, train_frames, valid_frames, model_dir, isolated_energies)
     artifacts = run_training_tasks(tasks, workers=workers, progress=progress)
-    (Path(model_dir) / COMMITTEE_JSON).write_text(json.dumps({
+    write_json_atomic(Path(model_dir) / COMMITTEE_JSON, {  # after every member is complete
         "members": [a.directory.name for a in artifacts],
         "seeds": [a.info["settings"]["seed"] for a in artifacts],
         "subsample_fraction": settings.committee_subsample_fraction,
-    }, indent=2))
+    }, indent=2)
     return artifacts
 
 
@@ -77,17 +81,32 @@ def train_model(
     data: LabelledData,
     model_dir: str | Path,
     workers: int = 1,
-    progress=None,
+    progress: Progress | None = None,
 ) -> list[ModelArtifact]:
-    """Split ``data``, keep the test frames and train one model or a committee into ``model_dir``;
-    returns the artifact(s) (one per committee member)."""
+    """Split ``data``, train one model or a committee into ``model_dir`` and keep the test frames;
+    returns the artifact(s) (one per committee member). ``progress``: epochs done / total while training.
+
+    The previous model stays usable until the new one is complete: each backend fit replaces its files
+    at its end, and ``test.extxyz`` and ``committee.json`` are replaced (atomically) only afterwards."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings.with_stress_weight(all(keys.REF_STRESS in a.info for a in data.frames))
     train, valid, test = split_by_composition(data.frames, settings.valid_fraction, settings.test_fraction, settings.effective_seed())
-    if test:
-        write_frames(model_dir / TEST_FILE, test)
-    (model_dir / COMMITTEE_JSON).unlink(missing_ok=True)  # a committee of an earlier run is replaced
     if settings.committee_size == 1:
         task = TrainTask(settings, train, valid, str(model_dir), dict(data.isolated_energies))
-        return run_training_tasks([task], progress=progress)
-    return train_committee(settings, train, valid, model_dir, data.isolated_energies, workers=workers, progress=progress)
+        artifacts = run_training_tasks([task], progress=progress)
+        (model_dir / COMMITTEE_JSON).unlink(missing_ok=True)  # a committee of an earlier run is replaced
+    else:
+        artifacts = train_committee(settings, train, valid, model_dir, data.isolated_energies, workers=workers, progress=progress)
+    _replace_test_frames(model_dir / TEST_FILE, test)
+    return artifacts
+
+
+def _replace_test_frames(path: Path, test: list[Atoms]) -> None:
+    """Write the held-out test frames through a temporary file and a rename (none: remove the old file)."""
+    if not test:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(path.name + ".tmp.extxyz")
+    write_frames(tmp, test)
+    os.replace(tmp, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ilforge.plan.planner import Plan, plan_recipe
-from ilforge.project import PLAN, Project
+from ilforge.project import PLAN, Project, writes_project
 
 
 @dataclass
@@ -17,6 +17,7 @@ class PlanResult:
         return {k: d[k] for k in ("required_compositions", "training_rank", "spans_targets", "recommended")}
 
 
+@writes_project("plan")
 def run_plan(project: Project, recipe, *, train_refs: list | None = None) -> PlanResult:
     """Plan ``recipe`` (:func:`ilforge.plan.planner.plan_recipe`) and write ``results/plan.json``."""
     plan = plan_recipe(recipe, train_refs)

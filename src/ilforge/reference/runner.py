@@ -22,11 +22,11 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ilforge import keys
 from ilforge.engine.base import Executor
 from ilforge.engine.task import TASK_JSON, run_file_task
+from ilforge.progress import Progress
 from ilforge.reference.label_task import LabelerSpec, TaskResult, read_label_result, write_label_task
 from ilforge.store.frames import SINGLE_POINT, FrameStore, LabelRecord
 
@@ -66,19 +66,21 @@ def run_labelling(
     executor: Executor,
     tasks_dir: str | Path,
     max_attempts: int = 3,
-    progress: Callable[[RunSummary, int], None] | None = None,
+    progress: Progress | None = None,
     records: list[LabelRecord] | None = None,
 ) -> RunSummary:
     """Label every record to do at ``level_of_theory`` with ``executor`` (see module docstring).
     ``tasks_dir`` must be visible to the workers (a shared file system for remote Dask workers).
 
-    ``progress(summary, total)`` is called after every finished task. On any exception (Ctrl-C
+    ``progress``: started with the number of tasks to do; it advances by one per task finished for good
+    (labelled or failed after its last attempt), showing failures so far. On any exception (Ctrl-C
     included) the executor is aborted and the exception re-raised; results already written stay.
     """
     t0 = time.perf_counter()
     summary = RunSummary(level_of_theory)
     queue = deque(records if records is not None else store.todo(level_of_theory, max_attempts))
-    total = len(queue)
+    if progress is not None:
+        progress.start(len(queue))
     in_flight: dict = {}
     _clear_stale(tasks_dir)
     try:
@@ -93,7 +95,8 @@ def run_labelling(
                 if retry is not None:
                     queue.append(retry)
                 if progress is not None:
-                    progress(summary, total)
+                    progress.set(summary.done + summary.failed, failed=summary.failed,
+                                 failed_attempts=summary.failed_attempts)
     except BaseException:
         executor.abort()
         raise

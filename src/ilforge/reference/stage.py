@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from ilforge import trust
 from ilforge.engine.compute import ComputeSettings, make_executor
-from ilforge.project import GENERIC_FF_CACHE, LABELS, Project
+from ilforge.progress import Progress
+from ilforge.project import GENERIC_FF_CACHE, LABELS, Project, writes_project
 from ilforge.reference.label_task import LabelerSpec
 from ilforge.reference.labelling import LabelPlan, plan_labels
 from ilforge.reference.registry import make_labeler, needs_recipe
@@ -62,15 +64,19 @@ def build_labeler(project: Project, recipe):
 
 
 def level_of_theory(project: Project, recipe) -> str:
-    """The recipe's level of theory (so training never mixes labels from another level)."""
-    return build_labeler(project, recipe).level_of_theory
+    """The recipe's level of theory (so training never mixes labels from another level). Built in
+    :func:`ilforge.trust.describing` mode: naming the level runs no recipe code."""
+    with trust.describing():
+        return build_labeler(project, recipe).level_of_theory
 
 
-def run_label(project: Project, recipe, *, compute: ComputeSettings | None = None, retry_failed: bool = False,
-              progress=None) -> LabelResult:
+@writes_project("label")
+def run_label(project: Project, recipe, *, compute: ComputeSettings | None = None,
+              retry_failed: bool = False) -> LabelResult:
     """Label the project's frames (see the module docstring). ``compute``: where tasks run (default:
-    one local worker); ``retry_failed``: make failed frames pending again first;
-    ``progress(run_summary, total)`` after every finished task."""
+    one local worker); ``retry_failed``: make failed frames pending again first. Progress: tasks
+    finished / to do, with rate, ETA and failures so far (``Project.progress_file("label")``, a
+    terminal line)."""
     with project.lock("label", "ilforge label"):
         store = FrameStore.open(project.frames_db)
         cache = _cache_dir(project, recipe)
@@ -80,7 +86,8 @@ def run_label(project: Project, recipe, *, compute: ComputeSettings | None = Non
         if retry_failed:
             store.reset_failed(lot)
         spec = LabelerSpec.from_recipe(recipe, cache)
-        with make_executor(compute) as executor:
+        with make_executor(compute) as executor, \
+                Progress(0, "label", "frame", status_path=project.progress_file("label")) as progress:
             run = run_labelling(store, spec, lot, executor, project.tasks_dir("label"), recipe.labels.max_attempts,
                                 progress=progress)
         result = LabelResult(plan, run, store.status_counts(lot))

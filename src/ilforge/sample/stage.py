@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ilforge.project import Project
+from ilforge.progress import Progress
+from ilforge.project import Project, writes_project
 from ilforge.sample.runner import SampleSummary, sample_recipe
 
 
@@ -17,7 +18,10 @@ class SampleResult:
                           "mean_density_g_cm3": s.mean_density_g_cm3, "ns_per_day": s.ns_per_day} for s in self.runs]}
 
 
-def run_sample(project: Project, recipe, *, compositions: list[str] | None = None, progress=None) -> SampleResult:
+@writes_project("sample")
+def run_sample(project: Project, recipe, *, compositions: list[str] | None = None) -> SampleResult:
     """Sample ``recipe`` into ``project`` (:func:`ilforge.sample.runner.sample_recipe`); finished runs
-    with unchanged settings are kept. ``progress(run, t_ps, total_ps)`` as MD advances."""
-    return SampleResult(sample_recipe(recipe, project, compositions=compositions, progress=progress))
+    with unchanged settings are kept. Progress: ps simulated / total ps over all (composition, T) runs,
+    with ns/day, density and T of the current run (``Project.progress_file("sample")``, a terminal line)."""
+    with Progress(0, "sample", "ps", status_path=project.progress_file("sample")) as progress:
+        return SampleResult(sample_recipe(recipe, project, compositions=compositions, progress=progress))

@@ -33,7 +33,8 @@ from ilforge.models.metrics import error_block
 from ilforge.models.registry import apply_overrides, get_backend
 from ilforge.models.settings import TrainingSettings
 from ilforge.models.train_task import TrainTask, run_training_tasks, task_train_frames, write_training_task
-from ilforge.project import TRANSFER, Project
+from ilforge.progress import Progress
+from ilforge.project import Project, TRANSFER, writes_project
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def transfer_study(
     composition_x: dict[str, float] | None = None,
     seed: int = 0,
     workers: int = 1,
-    progress=None,
+    progress: Progress | None = None,
 ) -> dict:
     """Train one model per training set, evaluate on every composition's test frames, write results.
 
@@ -90,8 +91,10 @@ def transfer_study(
     ``models/transfer/<set>``; results to ``results/transfer.json`` and the heat maps
     ``transfer_energy_mae.png``, ``transfer_forces_mae.png``. A model already trained by an earlier
     run on the same frames with the same settings is reused. ``verdicts``: set name -> the composition
-    planner's verdict (:func:`planner_verdicts`), stored with each set. Returns the results dict.
+    planner's verdict (:func:`planner_verdicts`), stored with each set. ``progress``: models and epochs
+    done (reused models count as done). Returns the results dict.
     """
+    settings = settings.with_stress_weight(all(keys.REF_STRESS in a.info for a in frames))
     train, valid, test = split_by_composition(frames, settings.valid_fraction, settings.test_fraction, seed)
     comp_ids = _composition_order(frames, composition_x)
     test_by = _test_frames_by_composition(test, comp_ids, training_sets)
@@ -137,12 +140,15 @@ def _test_frames_by_composition(test: list[Atoms], comp_ids: list[str], training
     return test_by
 
 
-def _train_or_reuse(tasks: list[TrainTask], settings: TrainingSettings, workers: int, progress) -> list[ModelArtifact]:
+def _train_or_reuse(tasks: list[TrainTask], settings: TrainingSettings, workers: int,
+                    progress: Progress | None) -> list[ModelArtifact]:
     artifacts: list[ModelArtifact | None] = [_reusable(t, settings) for t in tasks]
     todo = [i for i, a in enumerate(artifacts) if a is None]
     if len(todo) < len(tasks):
         log.info("reusing %d trained model(s) with the same training data and settings", len(tasks) - len(todo))
-    for i, art in zip(todo, run_training_tasks([tasks[i] for i in todo], workers=workers, progress=progress)):
+    trained = run_training_tasks([tasks[i] for i in todo], workers=workers, progress=progress,
+                                 reused=len(tasks) - len(todo))
+    for i, art in zip(todo, trained):
         artifacts[i] = art
     return artifacts
 
@@ -205,6 +211,7 @@ class TransferResult:
                 "energy_mae_meV_atom": r["energy_mae_meV_atom"], "forces_mae_meV_A": r["forces_mae_meV_A"]}
 
 
+@writes_project("transfer")
 def run_transfer(
     project: Project,
     recipe,
@@ -215,25 +222,30 @@ def run_transfer(
     overrides: dict | None = None,
     seed: int = 0,
     workers: int = 1,
-    progress=None,
 ) -> TransferResult:
     """The transferability study of ``recipe`` on the project's labelled frames (or ``frames_file``).
 
     ``sets``: training sets as lists of composition ids or scan values (default: the paper's);
     ``overrides``: training settings over the recipe's ``training:``; ``seed``: of the train/valid/test
     split (0 by default, as the study in docs/validation.md; the training seed is the settings').
+    Progress: models done / total, epochs, the current model's epoch and validation errors
+    (``Project.progress_file("transfer")``, a terminal line).
     """
     comps = recipe.resolve_compositions()
     training_sets = resolve_training_sets(recipe, comps, sets)
     settings = apply_overrides(recipe.training, overrides)
+    if settings.valid_fraction + settings.test_fraction >= 1.0:
+        raise IlforgeError(f"transfer: valid_fraction ({settings.valid_fraction:g}) + test_fraction ({settings.test_fraction:g}) "
+                           f"leaves no frames to train on; make their sum < 1")
     data = load_labelled(project, frames_file, level_of_theory)
-    res = transfer_study(
-        project, data.frames, training_sets, settings,
-        verdicts=planner_verdicts(recipe, training_sets),
-        isolated_energies=data.isolated_energies,
-        composition_x={c.id: c.x for c in comps if c.x is not None} or None,
-        seed=seed, workers=workers, progress=progress,
-    )
+    with Progress(0, "transfer", "epoch", status_path=project.progress_file("transfer")) as progress:
+        res = transfer_study(
+            project, data.frames, training_sets, settings,
+            verdicts=planner_verdicts(recipe, training_sets),
+            isolated_energies=data.isolated_energies,
+            composition_x={c.id: c.x for c in comps if c.x is not None} or None,
+            seed=seed, workers=workers, progress=progress,
+        )
     return TransferResult(res)
 
 
