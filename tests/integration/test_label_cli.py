@@ -43,7 +43,6 @@ def test_label_cli_dask_strategies(tmp_path):
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     from ilforge.progress import read_status
-    from ilforge.project import Project
 
     status = read_status(Project(tmp_path).progress_file("label"))  # what `ilforge status` shows
     assert status["finished"] and status["done"] == status["total"] > 0

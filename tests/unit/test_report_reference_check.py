@@ -16,6 +16,6 @@ def test_reference_check_section(tmp_path):
     sections = {s.title: s for s in build_sections(project, "mlip")}
     sec = sections["Reference level: pre-flight pressure check"]
     table = sec.blocks[0]
-    assert table.rows[0][1] == "-1.30 ± 0.05" and table.rows[0][2] == "+19.0"
+    assert table.rows[0][1] == "-1.30 ± 0.05" and table.rows[0][2] == "+19.0" and table.rows[0][3] == "1.523"
     assert table.rows[1][1] == "skipped"
     assert any("WARNING" in getattr(b, "text", "") for b in sec.blocks)

@@ -75,14 +75,18 @@ def reference_check_section(project: Project) -> Section | None:
     rows = []
     for m in res["methods"]:
         if m.get("skipped"):
-            rows.append([m["name"], "skipped", "", "", m["skipped"]])
+            rows.append([m["name"], "skipped", "", "", "", m["skipped"]])
             continue
+        err = m.get("implied_density_error_percent")
         rows.append([m["name"] + (" (chosen)" if m.get("chosen") else ""),
                      f"{m['pressure_GPa']:+.2f} ± {m['pressure_spread_GPa']:.2f}",
-                     f"{m['implied_density_error_percent']:+.1f}", f"{m['seconds_per_frame']:.1f}", m.get("eos_model", "")])
+                     "-" if err is None else f"{err:+.1f}",
+                     "-" if err is None else f"{res['density_g_cm3'] * (1 + err / 100):.3f}",
+                     f"{m['seconds_per_frame']:.1f}", m.get("eos_model", "")])
     caption = (f"{res['composition_id']} at {res['temperature_K']} K, {res['density_g_cm3']:.3f} g/cm³ "
                f"({res['n_frames']} snapshots, {res['thermalised_with']})")
-    blocks: list = [Table(["method", "P_mol / GPa", "implied density error / %", "s per frame", "equation of state"], rows, caption)]
+    blocks: list = [Table(["method", "P_mol / GPa", "implied density error / %", "implied density / g cm⁻³", "s per frame",
+                           "equation of state"], rows, caption)]
     blocks += [Paragraph("WARNING: " + m["warning"]) for m in res["methods"] if m.get("warning")]
     return Section("reference", "Reference level: pre-flight pressure check", blocks)
 
