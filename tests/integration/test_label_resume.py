@@ -151,9 +151,10 @@ def test_sigkill_and_resume_small(tmp_path):
 
 
 def test_ctrl_c_and_resume(tmp_path):
-    # 8 frames on 2 workers: when half are done, at least two have not started yet, so Ctrl-C
-    # lands while there is work left (with 4, the last two could finish before the signal)
-    _check_resumed(_project(tmp_path / "run", 8), None, 8, workers=2, sig=signal.SIGINT)
+    # 12 frames on 2 workers: when half are done, at least four have not started yet, so Ctrl-C
+    # lands while there is work left (with 8, a loaded CI machine once saw the run finish between
+    # the test's poll of the store, which can wait on SQLite's lock, and the signal)
+    _check_resumed(_project(tmp_path / "run", 12), None, 12, workers=2, sig=signal.SIGINT)
 
 
 @pytest.mark.slow

@@ -136,7 +136,8 @@ def _label_recipe():
         "name": "emt", "box": {"ion_pairs": 4}, "components": {"EMIM_BF4": {"EMIM": 1, "BF4": 1}}, "temperatures_K": [300.0],
         "compositions": [{"id": "neat", "fractions": {"EMIM_BF4": 1.0}}],
         "labels": {"labeler": "ase", "options": {"calculator": "ase.calculators.emt:EMT"},
-                   "isolated_atoms": False, "frames_per_composition": 0},
+                   "isolated_atoms": False, "frames_per_composition": 0,
+                   "strategies": {"volume_scan": {"percent": []}}},  # the stored frames only
     })
 
 
