@@ -1,4 +1,4 @@
-"""JSON files that a rerun trusts: written through a temporary file and a rename, so a reader (or a
+"""JSON (and extended-XYZ) files that a rerun trusts: written through a temporary file and a rename, so a reader (or a
 run killed mid-write) never sees half a file; numpy scalars/arrays and paths are written as numbers,
 lists and strings."""
 
@@ -38,4 +38,17 @@ def write_json_atomic(path: str | Path, doc, indent: int = 1, sort_keys: bool = 
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return path
+
+
+def write_extxyz_atomic(path: str | Path, frames) -> Path:
+    """Write ``frames`` (ASE Atoms) to ``path`` as extended XYZ atomically: a temporary file in the same
+    folder and a rename, so a killed run leaves the old file or the new one, never half of one."""
+    from ase.io import write
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.extxyz")
+    write(tmp, list(frames), format="extxyz")
+    os.replace(tmp, path)
     return path

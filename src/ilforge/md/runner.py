@@ -22,7 +22,6 @@ Several state points, each a file-described task: :mod:`ilforge.md.state_points`
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from ilforge.md.observers import CheckpointWriter, FrameWriter, MonitorCheck, Ob
 from ilforge.md.result import CHECKPOINT, COMPLETED, HIGH_SPREAD_FRAMES, PRODUCTION, PROGRESS, STOPPED, MDResult
 from ilforge.md.settings import MDSettings
 from ilforge.md.trajectory import read_h5md
+from ilforge.jsonio import write_extxyz_atomic
 from ilforge.progress import Progress
 from ilforge.units import BAR, FS, PS
 
@@ -241,16 +241,14 @@ def _trim_high_spread(path: Path, step: int) -> None:
     saves them again."""
     if not path.is_file():
         return
-    from ase.io import read, write
+    from ase.io import read
 
     frames = read(path, ":", format="extxyz")
     keep = [a for a in frames if int(a.info.get("md_step", -1)) <= step]
     if not keep:
         path.unlink()
     elif len(keep) < len(frames):
-        tmp = path.with_name(path.name + ".tmp")
-        write(tmp, keep, format="extxyz")
-        os.replace(tmp, path)
+        write_extxyz_atomic(path, keep)
 
 
 def run_state_point(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, monitors: list[Monitor] | None = None,

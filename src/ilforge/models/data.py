@@ -16,6 +16,7 @@ import numpy as np
 from ase import Atoms
 
 from ilforge import keys
+from ilforge.jsonio import write_extxyz_atomic
 from ilforge.errors import IlforgeError
 from ilforge.models.base import TrainingDataError, check_labelled, is_labelled
 from ilforge.models.e0s import is_isolated_atom
@@ -50,16 +51,14 @@ def read_frames_file(path: str | Path) -> list[Atoms]:
 
 
 def write_frames(path: str | Path, frames: list[Atoms]) -> Path:
-    """extxyz with labels only in info/arrays (no calculator results, which trainers would not read)."""
-    import ase.io
-
+    """extxyz with labels only in info/arrays (no calculator results, which trainers would not read),
+    written atomically (:func:`ilforge.jsonio.write_extxyz_atomic`)."""
     clean = []
     for a in frames:
         b = a.copy()
         b.calc = None
         clean.append(b)
-    ase.io.write(path, clean, format="extxyz")
-    return Path(path)
+    return write_extxyz_atomic(path, clean)
 
 
 def _from_store(project: Project, level: str | None, composition_id: str | None) -> LabelledData:

@@ -11,7 +11,6 @@ committee of N members trains member k with seed ``seed + k`` (documented and re
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +106,4 @@ def _replace_test_frames(path: Path, test: list[Atoms]) -> None:
     if not test:
         path.unlink(missing_ok=True)
         return
-    tmp = path.with_name(path.name + ".tmp.extxyz")
-    write_frames(tmp, test)
-    os.replace(tmp, path)
+    write_frames(path, test)  # atomic: temporary file + rename

@@ -36,6 +36,7 @@ from ase import Atoms
 
 from ilforge import keys, units
 from ilforge.errors import IlforgeError, RecipeError
+from ilforge.jsonio import write_extxyz_atomic
 from ilforge.project import GENERIC_FF_CACHE, REFERENCE_CHECK, Project, writes_project
 from ilforge.reference.base import Labeler
 
@@ -158,7 +159,7 @@ def _snapshot_frames(project: Project, recipe, comp, temperature_K: float, n_fra
     box = make_molecules_whole(load_box(project, recipe, comp, temperature_K))
     ff, templates = thermalising_forcefield(project, recipe, comp)
     cutoff = effective_cutoff(box, ff.cutoff_A)
-    opts = _system_options(ff, cutoff)
+    opts = ff.system_options(cutoff)
     system, info = build_system(box, templates, constraints="none", **opts)
     s = recipe.sampling
     res = run_classical_md(
@@ -170,11 +171,6 @@ def _snapshot_frames(project: Project, recipe, comp, temperature_K: float, n_fra
     frames = [make_molecules_whole(f) for f in res.frames[-n_frames:]]
     return frames, f"{forcefield_name(ff)} NVT {thermalise_ps:g}+{n_frames}x{interval_ps:g} ps", str(
         box.info.get(keys.DENSITY_SOURCE, "the packed box")), cutoff
-
-
-def _system_options(ff, cutoff_A: float) -> dict:
-    """Non-bonded options of ``build_system`` for ``ff`` at ``cutoff_A`` (the sampler's settings)."""
-    return ff.system_options(cutoff_A)
 
 
 def thermalising_forcefield(project: Project, recipe, comp):
@@ -368,11 +364,4 @@ def _write_snapshots(path, frames: list[Atoms]) -> None:
     """The check's snapshots (whole molecules, with ``mol_id``/``mol_species``), written atomically,
     so the validate stage can put a trained model's pressure next to its reference's on the same
     structures (:func:`ilforge.validate.pressure.model_pressure_check`)."""
-    import os
-
-    import ase.io
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    ase.io.write(tmp, [a.copy() for a in frames], format="extxyz")
-    os.replace(tmp, path)
+    write_extxyz_atomic(path, [a.copy() for a in frames])

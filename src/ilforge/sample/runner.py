@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from ilforge.forcefields.openmm_system import build_system
 from ilforge.build.box import build_box
 from ilforge.jsonio import write_json_atomic
 from ilforge.progress import Progress
+from ilforge.jsonio import write_extxyz_atomic
 from ilforge.project import GENERIC_FF_CACHE, Project, state_name
 from ilforge.sample.md import make_molecules_whole, run_classical_md
 from ilforge.seeds import derive_seed
@@ -156,15 +156,6 @@ def _label_frames(frames: list[Atoms], comp, T: float, ffname: str, seed: int) -
     return frames
 
 
-def _write_frames_atomic(path: Path, frames: list[Atoms]) -> None:
-    """extxyz through a temporary file and a rename (a killed run leaves the old file or the new one)."""
-    from ase.io import write
-
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp, frames, format="extxyz")
-    os.replace(tmp, path)
-
-
 def _run_md(recipe, box: Atoms, system, info, T: float, seed: int, on_chunk):
     """:func:`run_classical_md` with the recipe's ``sampling`` settings; ``on_chunk(result)`` after every
     reporting interval (None: no progress)."""
@@ -218,7 +209,7 @@ def sample_one(project: Project, recipe, comp, T: float, templates, progress: Pr
     frames = _label_frames(res.frames, comp, T, ffname, seed)
     xyz_path = project.sampled(comp.id, T)
     project.sampled_dir()
-    _write_frames_atomic(xyz_path, frames)
+    write_extxyz_atomic(xyz_path, frames)
     mean_rho = res.mean_density() if res.production_start_ps < (res.times_ps[-1] if res.times_ps else 0) else None
     meta = {
         "composition_id": comp.id, "temperature_K": T, "forcefield": ffname, "cutoff_A": cutoff,
