@@ -4,7 +4,9 @@
 ``run_<stage>(project, recipe) -> <Stage>Result`` in its package's ``stage`` module (the same function
 the CLI verb calls), and its inputs: the recipe sections it reads plus the stage before it. Its
 *input hash* chains sha256(sections, previous stage's hash), so a change upstream reruns
-everything downstream, and an unchanged stage is skipped. The state lives in
+everything downstream, and an unchanged stage is skipped. A *side* stage (the pre-flight reference
+check) hashes its inputs the same way but is not a link of the chain: it writes only its own
+results, so running it again (other check settings) leaves the later stages up to date. The state lives in
 the project's ``pipeline.json`` and is written atomically after each stage; a crash or Ctrl-C in
 the middle of a stage leaves it ``running``/``failed`` and the next run redoes it — the stages
 themselves keep finished work (boxes, labelled frames, trained models, MD checkpoints), so
@@ -33,12 +35,13 @@ class Stage:
     """One pipeline stage: ``function`` ("module:name", imported when the stage runs, or the function
     itself) is ``run_<stage>(project, recipe)``, whose
     result's ``summary()`` (a JSON-able dict) is kept in pipeline.json; ``sections`` are the recipe
-    sections it reads."""
+    sections it reads; ``side`` marks a stage no later stage depends on (not a link of the hash chain)."""
 
     name: str
     sections: tuple[str, ...]
     function: str | Callable
     description: str = ""
+    side: bool = False
 
     def run(self, project: Project, recipe) -> dict:
         fn = self.function
@@ -54,6 +57,8 @@ STAGES: list[Stage] = [
           "ilforge.plan.stage:run_plan", "composition planner"),
     Stage("build", ("seed", "species", "components", "box", "temperatures_K", "scan", "compositions"),
           "ilforge.build.stage:run_build", "packed boxes"),
+    Stage("check", ("forcefield", "sampling", "labels", "reference_check"), "ilforge.reference.check:run_check",
+          "pre-flight reference check", side=True),
     Stage("sample", ("forcefield", "sampling", "pressure_bar"), "ilforge.sample.stage:run_sample", "classical MD sampling"),
     Stage("label", ("labels",), "ilforge.reference.stage:run_label", "reference labels"),
     Stage("train", ("training",), "ilforge.models.stage:run_train", "MLIP training"),
@@ -87,7 +92,8 @@ def stage_input_hashes(recipe, stages: list[Stage]) -> dict[str, str]:
     for st in stages:
         h = _hash({"stage": st.name, "sections": {s: data.get(s) for s in st.sections}, "previous": previous})
         hashes[st.name] = h
-        previous = h
+        if not st.side:
+            previous = h
     return hashes
 
 
@@ -138,7 +144,7 @@ def _run_one(st: Stage, project: Project, recipe, state: dict[str, StageState], 
     """Run one stage, recording running → done/failed in pipeline.json; later stages become stale."""
     cur = state[st.name]
     cur.status, cur.input_hash, cur.started, cur.error = "running", input_hash, time.time(), None
-    for later in names[names.index(st.name) + 1:]:
+    for later in ([] if st.side else names[names.index(st.name) + 1:]):
         if later in state:
             state[later].input_hash = None  # stale: its input is about to change
     save_state(project, state)

@@ -41,7 +41,7 @@ from ilforge.forcefields.settings import ForceFieldSettings
 from ilforge.md.settings import MDSettings
 from ilforge.models.registry import settings_from_dict
 from ilforge.models.settings import TrainingSettings
-from ilforge.reference.settings import LabelSettings
+from ilforge.reference.settings import LabelSettings, ReferenceCheckSettings
 from ilforge.sample.settings import SamplingSettings
 
 
@@ -179,6 +179,8 @@ class Recipe(_Strict):
     forcefield: ForceFieldSettings = Field(default_factory=ForceFieldSettings, description="classical force field")
     sampling: SamplingSettings = Field(default_factory=SamplingSettings, description="classical MD sampling")
     labels: LabelSettings = Field(default_factory=LabelSettings, description="reference labels")
+    reference_check: ReferenceCheckSettings = Field(
+        default_factory=ReferenceCheckSettings, description="pre-flight check of the reference level (stage `check`)")
     training: SerializeAsAny[TrainingSettings] = Field(
         default_factory=lambda: settings_from_dict({}), description="MLIP training (fields of the backend named by `backend`)"
     )

@@ -26,6 +26,7 @@ RECIPE = {
     "forcefield": {"type": "generic", "cutoff_A": 4.5},  # the 96-atom box is 10 Å wide
     "sampling": {"equilibration_ps": 1, "production_ps": 4, "interval_ps": 0.5},
     "labels": {"labeler": "classical", "frames_per_composition": 8},
+    "reference_check": {"frames": 2, "thermalise_ps": 1, "interval_ps": 0.5},
     "training": {"preset": "small", "max_epochs": 3, "valid_fraction": 0.25, "test_fraction": 0.25, "batch_size": 2},
     "md": {
         "ensemble": "nvt",
@@ -38,7 +39,7 @@ RECIPE = {
     "analysis": {"properties": ["density", "rdf", "diffusion"], "rdf_pairs": [["B", "F"]], "n_blocks": 2},
 }
 
-SECTIONS = ["recipe", "data", "training", "errors", "md", "properties", "structure"]
+SECTIONS = ["recipe", "reference", "data", "training", "errors", "md", "properties", "structure"]
 
 
 @pytest.fixture(scope="module")

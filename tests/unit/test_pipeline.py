@@ -101,3 +101,37 @@ def test_every_stage_names_an_importable_run_function():
         module, _, attr = st.function.partition(":")
         fn = getattr(importlib.import_module(module), attr)
         assert attr == f"run_{st.name}" and list(inspect.signature(fn).parameters)[:2] == ["project", "recipe"]
+
+
+def test_a_side_stage_is_not_a_link_of_the_chain(tmp_path):
+    """The pre-flight check (a side stage) reruns when its settings change, and its rerun leaves
+    the later stages done: they do not read what it writes."""
+    calls = []
+
+    def stages(c):
+        base = make_stages(c)
+
+        def check(project, recipe):
+            c.append("check")
+            return Ran("check")
+
+        return [base[0], Stage("check", ("reference_check",), check, side=True), *base[1:]]
+
+    r = recipe_from_dict(RECIPE)
+    run_stages(r, Project(tmp_path), stages(calls))
+    assert calls == ["build", "check", "label", "train"]
+    other = recipe_from_dict({**RECIPE, "reference_check": {"frames": 2}})
+    assert [s for _, s, _ in stage_status(other, Project(tmp_path), stages([]))] == ["done", "stale", "done", "done"]
+    run_stages(other, Project(tmp_path), stages(calls))
+    assert calls[4:] == ["check"]
+    assert [s for _, s, _ in stage_status(other, Project(tmp_path), stages([]))] == ["done"] * 4
+    # upstream of it still reruns it and everything after
+    changed = recipe_from_dict({**RECIPE, "reference_check": {"frames": 2}, "box": {"ion_pairs": 3}})
+    run_stages(changed, Project(tmp_path), stages(calls))
+    assert calls[5:] == ["build", "check", "label", "train"]
+
+
+def test_the_check_stage_is_a_side_stage_after_build():
+    names = [s.name for s in STAGES]
+    assert names.index("check") == names.index("build") + 1
+    assert [s.name for s in STAGES if s.side] == ["check"]

@@ -41,3 +41,25 @@ def test_dispersion_choices_are_checked():
     with pytest.raises(ValidationError, match="dispersion"):
         LabelSettings.model_validate({"dispersion": "d4"})
     assert LabelSettings().dispersion == "none"
+
+
+def test_recipe_reference_check_section(tmp_path):
+    """`reference_check` is validated with the recipe; `enabled: false` makes the check stage a no-op."""
+    import pytest
+
+    from ilforge.project import REFERENCE_CHECK, Project
+    from ilforge.recipe import recipe_from_dict
+    from ilforge.reference.check import run_check
+
+    base = {"name": "t", "components": {"S": {"EMIM": 1, "BF4": 1}}, "box": {"ion_pairs": 2},
+            "compositions": [{"id": "n", "fractions": {"S": 1.0}}]}
+    r = recipe_from_dict(base)
+    assert r.reference_check.enabled and r.reference_check.methods == ["labeler"] and r.reference_check.frames == 4
+    with pytest.raises(Exception, match="gfn3"):
+        recipe_from_dict({**base, "reference_check": {"methods": ["gfn3"]}})
+    with pytest.raises(Exception, match="frames"):
+        recipe_from_dict({**base, "reference_check": {"frames": 0}})
+    off = recipe_from_dict({**base, "reference_check": {"enabled": False}})
+    project = Project(tmp_path)
+    assert run_check(project, off) is None
+    assert project.read_results(REFERENCE_CHECK) is None

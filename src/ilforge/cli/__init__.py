@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ilforge",
         description=(
             "Build, validate and run machine-learned interatomic potentials for ionic liquids "
-            "and concentrated electrolytes: recipe -> plan -> build -> sample -> label -> train "
+            "and concentrated electrolytes: recipe -> plan -> build -> check -> sample -> label -> train "
             "-> validate -> md -> analyze -> report."
         ),
     )

@@ -10,7 +10,8 @@ VERB = "run"
 ORDER = 0
 HELP = "run the whole pipeline (plan ... report), resuming after any interruption"
 DESCRIPTION = (
-    "Runs plan, build, sample, label, train, validate, md, analyze and report in order. A stage whose "
+    "Runs plan, build, check (the pre-flight reference check), sample, label, train, validate, md, analyze "
+    "and report in order. A stage whose "
     "recipe sections and upstream stages did not change since it last finished is skipped; an "
     "interrupted stage is redone, keeping what it had finished (boxes, labels, models, MD checkpoints)."
 )

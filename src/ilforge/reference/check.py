@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -39,6 +40,7 @@ from ilforge.errors import IlforgeError, RecipeError
 from ilforge.jsonio import write_extxyz_atomic
 from ilforge.project import GENERIC_FF_CACHE, REFERENCE_CHECK, Project, writes_project
 from ilforge.reference.base import Labeler
+from ilforge.reference.settings import CheckMethod
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,7 @@ WARN_PERCENT = 5.0
 #: the cheap ladder run by default (those whose packages are installed)
 DEFAULT_METHODS = ("labeler", "gfn1", "gfn2", "classical")
 #: every method name ``--methods`` accepts
-KNOWN_METHODS = ("labeler", "gfn1", "gfn2", "classical", "cp2k", "sevennet")
+KNOWN_METHODS = typing.get_args(CheckMethod)
 
 
 def molecular_virial_pressure(atoms: Atoms, forces: np.ndarray, stress, temperature_K: float) -> float:
@@ -358,6 +360,18 @@ def run_reference_check(project: Project, recipe, methods=None, frames: int = 4,
     _write_snapshots(project.result_frames(REFERENCE_CHECK), snaps)
     project.write_results(REFERENCE_CHECK, res.to_dict())
     return res
+
+
+def run_check(project: Project, recipe) -> ReferenceCheckResult | None:
+    """The ``check`` stage of ``ilforge run``: :func:`run_reference_check` with the recipe's
+    ``reference_check`` settings (nothing when ``enabled`` is false). Its warning, when a method's
+    implied density error exceeds :data:`WARN_PERCENT`, is logged before any frame is labelled."""
+    s = recipe.reference_check
+    if not s.enabled:
+        log.info("reference check skipped: reference_check.enabled is false")
+        return None
+    return run_reference_check(project, recipe, methods=list(s.methods), frames=s.frames,
+                               thermalise_ps=s.thermalise_ps, interval_ps=s.interval_ps)
 
 
 def _write_snapshots(path, frames: list[Atoms]) -> None:

@@ -108,3 +108,22 @@ class LabelSettings(_Strict):
         "forces and stress of any labeler whose method has none (see docs/reference_check.md)")
     dispersion_functional: str | None = Field(
         None, description="functional whose D3 parameters to use (default: the labeler's method, e.g. PBE)")
+
+
+#: the methods the pre-flight reference check knows (``reference_check.methods``, ``--methods``)
+CheckMethod = Literal["labeler", "gfn1", "gfn2", "classical", "cp2k", "sevennet"]
+
+
+class ReferenceCheckSettings(_Strict):
+    """The pre-flight reference check of ``ilforge run`` (its ``check`` stage, before sampling and
+    labelling; ``ilforge reference check`` runs it alone with its own options): the molecular virial
+    pressure of each method on classical snapshots at the experimental density, and the density
+    error it implies (docs/reference_check.md)."""
+
+    enabled: bool = Field(True, description="run the check in `ilforge run` (it costs `frames` labels per method)")
+    methods: list[CheckMethod] = Field(
+        default_factory=lambda: ["labeler"], min_length=1,
+        description="labeler (the recipe's), gfn1, gfn2, classical, cp2k (minutes per frame), sevennet")
+    frames: int = Field(4, ge=1, le=100, description="classical snapshots evaluated")
+    thermalise_ps: float = Field(10.0, ge=0, le=10000, allow_inf_nan=False, description="NVT before the first snapshot, ps")
+    interval_ps: float = Field(2.0, gt=0, le=10000, allow_inf_nan=False, description="time between snapshots, ps")

@@ -222,10 +222,23 @@ def _analyses(project: Project, prefix: str = "analysis_") -> list[tuple[str, di
     return [(n.removeprefix(prefix), project.read_results(n)) for n in project.results_names(prefix)]
 
 
+def preflight_density(project: Project) -> tuple[str, float, float, str] | None:
+    """(composition id, T/K, density g/cm³, method) the pre-flight check implies for the recipe's
+    labeler: the check density × (1 + implied error); None without a check or a labeler row."""
+    res = project.read_results(REFERENCE_CHECK)
+    rows = [m for m in (res or {}).get("methods", []) if m.get("chosen") and m.get("implied_density_error_percent") is not None]
+    if not rows:
+        return None
+    m = rows[0]
+    return (res["composition_id"], float(res["temperature_K"]),
+            res["density_g_cm3"] * (1 + m["implied_density_error_percent"] / 100), m["name"])
+
+
 def properties_section(project: Project) -> Section | None:
     files = _analyses(project, "compare_")
     if not files:
         return None
+    pre = preflight_density(project)
     rows, cites = [], []
     for cid, doc in files:
         for r in doc["rows"]:
@@ -236,9 +249,16 @@ def properties_section(project: Project) -> Section | None:
             rel = f"{100 * r['rel_error']:+.1f} %" if r.get("rel_error") is not None else "-"
             pred = f"{r['predicted']:.4g}" + (f" ± {r['predicted_err']:.2g}" if r.get("predicted_err") else "")
             prop = f"{r['property']} {r.get('label') or ''}".strip() + (f" ({r['note']})" if r.get("note") else "")
+            est = (f"{pre[2]:.3f}" if pre and r["property"] == "density_g_cm3" and cid == pre[0]
+                   and r.get("T_K") is not None and abs(r["T_K"] - pre[1]) < 1.0 else "-")
             rows.append([cid, doc.get("system") or "-", prop,
-                         r.get("T_K"), pred, r["experiment"] if r["experiment"] is not None else "-", rel, ref])
-    blocks: list = [Table(["composition", "system", "property", "T / K", "MLIP", "experiment", "error", "ref."], rows)]
+                         r.get("T_K"), pred, r["experiment"] if r["experiment"] is not None else "-", rel, ref, est])
+    blocks: list = [Table(["composition", "system", "property", "T / K", "MLIP", "experiment", "error", "ref.",
+                           "reference level, pre-flight"], rows)]
+    if pre:
+        blocks.append(Paragraph(f"Pre-flight: the reference level ({pre[3]}) puts {pre[0]} at {pre[1]:g} K near "
+                                f"{pre[2]:.3f} g/cm³ before any fit (section 'Reference level'); an MLIP that "
+                                "reproduces its reference lands there, not at experiment."))
     for k, c in enumerate(cites):
         blocks.append(Paragraph(f"[{k + 1}] {c}"))
     for cid, doc in _analyses(project):
