@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ilforge-installed
 DEMO_DIR ?= demo-work
+DEMO_SEED ?=
 
 .PHONY: setup system-packages test test-slow demo clean
 
@@ -41,9 +42,10 @@ test-slow: setup
 	$(PY) -m pytest -m slow -q
 
 # The embedded example end to end (plan, build, sample, label, train, validate, md, analyze,
-# report) on a laptop CPU; rerunning it resumes, skipping finished stages.
+# report) on a laptop CPU; rerunning it resumes, skipping finished stages. Other seeds:
+# make demo DEMO_SEED=2 DEMO_DIR=demo-2
 demo: $(STAMP)
-	$(VENV)/bin/ilforge run examples/emim_bf4.yaml --workdir $(DEMO_DIR)
+	$(VENV)/bin/ilforge run examples/emim_bf4.yaml --workdir $(DEMO_DIR) $(if $(DEMO_SEED),--seed $(DEMO_SEED))
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache

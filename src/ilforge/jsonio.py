@@ -23,15 +23,14 @@ def json_default(obj):
     return str(obj)
 
 
-def write_json_atomic(path: str | Path, doc, indent: int = 1, sort_keys: bool = False) -> Path:
-    """Write ``doc`` to ``path`` as JSON atomically (a unique temporary file in the same folder +
-    rename, so two writers never share a temporary), creating the folder."""
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (a unique temporary file in the same folder + rename, so
+    two writers never share a temporary and a reader never sees half a file), creating the folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(doc, indent=indent, sort_keys=sort_keys, default=json_default)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:
@@ -39,6 +38,11 @@ def write_json_atomic(path: str | Path, doc, indent: int = 1, sort_keys: bool = 
             os.unlink(tmp)
         raise
     return path
+
+
+def write_json_atomic(path: str | Path, doc, indent: int = 1, sort_keys: bool = False) -> Path:
+    """Write ``doc`` to ``path`` as JSON atomically (:func:`write_text_atomic`)."""
+    return write_text_atomic(path, json.dumps(doc, indent=indent, sort_keys=sort_keys, default=json_default))
 
 
 def write_extxyz_atomic(path: str | Path, frames) -> Path:

@@ -26,6 +26,7 @@ SEED = "seed"  # int
 SOURCE = "source"  # str: free text, provenance of a frame
 PARENT_HASH = "parent_hash"  # str: content hash of the frame this one was derived from
 FRAME_HASH = "frame_hash"  # str: content hash of numbers, positions, cell, pbc
+GENERATION = "generation"  # int: active-learning generation that selected the frame (0: the initial labelled set)
 COUNT_PREFIX = "count_"  # info, int: count_<species> = number of molecules of that species
 
 # --- per-atom arrays -----------------------------------------------------------------------
@@ -47,6 +48,7 @@ CT_RATTLE = "rattle"
 CT_VOLUME_SCAN = "volume_scan"
 CT_REFERENCE_MD = "reference_md"
 CT_RELAX = "relax"
+CT_ACTIVE_LEARNING = "active_learning"  # a frame of exploration MD selected by `ilforge learn`
 CT_ISOLATED_ATOM = "IsolatedAtom"  # the config type of E0 frames (isolated atoms)
 
 

@@ -11,6 +11,7 @@ Layout (DESIGN.md)::
       cache/<kind>/                      rebuildable caches (force-field parameters ...)
       tasks/<kind>/<id>/                 file-described tasks in flight (inputs, outputs)
       models/<name>/                     model files + model.json (backend-owned inside)
+      models/<name>/gen_<k>/             active learning: generation k's committee, generation.json, md/<cid>/<state>
       md/<cid>/<state>/                  MLIP MD runs (runner-owned inside)
       md/<cid>/start_<T>K.extxyz         the starting structure of MLIP MD at T
       results/<name>.json|.png           every number and figure the report shows
@@ -32,7 +33,7 @@ import shutil
 from pathlib import Path
 
 from ilforge.errors import IlforgeError
-from ilforge.jsonio import write_json_atomic
+from ilforge.jsonio import write_json_atomic, write_text_atomic
 
 RECIPE_COPY = "recipe.yaml"
 STATE_FILE = "pipeline.json"
@@ -112,6 +113,16 @@ class Project:
         if src.resolve() != copy.resolve():
             shutil.copyfile(src, copy)
         return proj
+
+    def record_seed(self, seed: int) -> None:
+        """Rewrite the recipe copy with ``seed`` (``ilforge run --seed``), so that the verbs reading
+        the project (``ilforge status``, ``report``) see the recipe the stages ran with."""
+        import yaml
+
+        doc = yaml.safe_load(self.recipe_copy.read_text(encoding="utf-8"))
+        if doc.get("seed") != seed:
+            doc["seed"] = seed
+            write_text_atomic(self.recipe_copy, yaml.safe_dump(doc, sort_keys=False))
 
     @classmethod
     def open(cls, root: str | Path) -> "Project":
@@ -229,6 +240,30 @@ class Project:
         root = self.models_root()
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
+    # ------------------------------------------------------------------ active learning
+    def learn_state(self, name: str) -> Path:
+        """``models/<name>/learn.json``: the active-learning loop's own record (initial frames, status)."""
+        return self.model_dir(name) / "learn.json"
+
+    def generation_dir(self, name: str, generation: int) -> Path:
+        """``models/<name>/gen_<k>`` (created): generation k's committee (backend-owned inside)."""
+        return self.model_dir(name, f"gen_{int(generation)}")
+
+    def generation_state(self, name: str, generation: int) -> Path:
+        """``models/<name>/gen_<k>/generation.json``: what generation k has done (written atomically)."""
+        return self.generation_dir(name, generation) / "generation.json"
+
+    def generations(self, name: str) -> list[int]:
+        """Generations of the active-learning loop of model ``name`` that have a state file, in order."""
+        root = self.root / "models" / name
+        out = [int(p.parent.name.removeprefix("gen_")) for p in root.glob("gen_*/generation.json")
+               if p.parent.name.removeprefix("gen_").isdigit()]
+        return sorted(out)
+
+    def exploration_run(self, name: str, generation: int, composition_id: str, state_label: str) -> Path:
+        """``models/<name>/gen_<k>/md/<cid>/<state>``: one exploration MD run of generation k (runner-owned inside)."""
+        return self.root.joinpath("models", name, f"gen_{int(generation)}", "md", composition_id, state_label)
+
     # ------------------------------------------------------------------ MLIP MD
     def md_dir(self, composition_id: str) -> Path:
         return self.root / "md" / composition_id
@@ -298,6 +333,8 @@ LABELS = "labels"
 REFERENCE_CHECK = "reference_check"
 MD = "md"
 TRANSFER = "transfer"
+#: the active-learning loop (``ilforge learn``): generations, labels, spreads, MD stability
+LEARNING = "learning"
 
 
 def analysis_name(composition_id: str) -> str:

@@ -46,8 +46,9 @@ def test_split_per_composition_is_seeded_and_independent():
     frames = [labelled("a", i=i) for i in range(10)] + [labelled("b", i=100 + i) for i in range(4)]
     tr, va, te = split_by_composition(frames, 0.1, 0.2, seed=1)
     assert len(tr) + len(va) + len(te) == 14
-    assert sum(a.info[keys.COMPOSITION_ID] == "b" for a in te) == 1
-    assert sum(a.info[keys.COMPOSITION_ID] == "a" for a in te) == 2
+    assert sum(a.info[keys.COMPOSITION_ID] == "b" for a in te) >= 1  # every group of >= 3 frames tests
+    assert sum(a.info[keys.COMPOSITION_ID] == "a" for a in te) >= 1
+    assert sum(a.info[keys.COMPOSITION_ID] == "b" for a in va) >= 1 and sum(a.info[keys.COMPOSITION_ID] == "b" for a in tr) >= 1
     te_a = [a.info[keys.REF_ENERGY] for a in te if a.info[keys.COMPOSITION_ID] == "a"]
     _, _, te2 = split_by_composition(frames[:10], 0.1, 0.2, seed=1)  # same split without composition b
     assert te_a == [a.info[keys.REF_ENERGY] for a in te2]

@@ -22,6 +22,9 @@ def register(p) -> None:
     p.add_argument("--workdir", required=True, help="project directory (created if missing)")
     p.add_argument("--only", help="comma-separated stages to run (their upstream stages must be done)")
     p.add_argument("--force", help="comma-separated stages to rerun even if up to date")
+    p.add_argument("--seed", type=int, default=None,
+                   help="replace the recipe's seed (packing, sampling, splits, training, MD); the project's recipe "
+                        "copy records it (e.g. the demo with other seeds: make demo DEMO_SEED=2 DEMO_DIR=demo-2)")
     p.set_defaults(func=run)
 
 
@@ -48,6 +51,9 @@ def run(args) -> int:
     _check_stage_names(STAGES, (only or []) + (force or []))
     recipe = load_recipe(args.recipe)
     project = Project.init(checked_workdir(args.workdir), args.recipe)
+    if args.seed is not None:
+        recipe = recipe.model_copy(update={"seed": args.seed})
+        project.record_seed(args.seed)
     t0 = time.time()
     width = max(len(s.name) for s in STAGES)
 

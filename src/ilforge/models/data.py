@@ -2,13 +2,15 @@
 
 All access to the frame store (``ilforge.store.frames.FrameStore``, see store/README.md) goes
 through this module, and so does the train/valid/test split, done per composition so that every
-composition keeps test frames (needed by the transferability study).
+composition keeps test frames (needed by the transferability study), and hash-stable (a frame's
+split is a function of its content hash, so frames added by later active-learning generations never
+move a test frame into training).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,33 +125,63 @@ def load_labelled(
     return data
 
 
-def _group_seed(seed: int, group: str) -> int:
-    return (int(seed) * 1_000_003 + zlib.crc32(group.encode())) % (2**32)
+def split_key(atoms: Atoms, seed: int = 0) -> float:
+    """The frame's place in the split, u in [0, 1): the first 8 bytes of SHA-256(seed, content hash)
+    over 2⁶⁴. The content hash is ``info['frame_hash']`` (the frame store's identity) or, for a frame
+    not from the store, :func:`ilforge.store.hashing.frame_hash` (numbers, positions and cell rounded
+    to 10⁻⁶ Å, pbc): a function of the frame alone, not of the other frames present."""
+    from ilforge.store.hashing import frame_hash
+
+    h = atoms.info.get(keys.FRAME_HASH) or frame_hash(atoms)
+    digest = hashlib.sha256(f"{int(seed)}:{h}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def _split_group(fr: list[Atoms], u: np.ndarray, valid_fraction: float, test_fraction: float) -> tuple[list, list, list]:
+    """(train, valid, test) of one group; see :func:`split_by_composition`."""
+    n = len(fr)
+    test = set(np.flatnonzero(u < test_fraction).tolist()) if test_fraction > 0 else set()
+    if test_fraction > 0 and n >= 3:
+        test.add(int(np.argmin(u[:3])))  # sticky: the first three frames never change as frames are appended
+    rest = [i for i in range(n) if i not in test]
+    if not rest:  # every frame fell below the threshold: the one with the largest key trains
+        rest = [max(test, key=lambda i: u[i])]
+        test.discard(rest[0])
+    valid = [i for i in rest if test_fraction <= u[i] < test_fraction + valid_fraction] if valid_fraction > 0 else []
+    if valid_fraction > 0 and not valid and len(rest) >= 2:
+        valid = [min(rest, key=lambda i: u[i])]
+    if len(valid) == len(rest):
+        valid.remove(max(valid, key=lambda i: u[i]))
+    train = [i for i in rest if i not in set(valid)]
+    return [fr[i] for i in train], [fr[i] for i in valid], [fr[i] for i in sorted(test)]
 
 
 def split_by_composition(
     frames: list[Atoms], valid_fraction: float, test_fraction: float, seed: int = 0, group_key: str | None = keys.COMPOSITION_ID
 ) -> tuple[list[Atoms], list[Atoms], list[Atoms]]:
-    """(train, valid, test), drawn separately within each group (``info[group_key]``; None: one group)
-    with a seeded shuffle. The one splitter of ilforge.
+    """(train, valid, test), a hash-stable split within each group (``info[group_key]``; None: one
+    group). The one splitter of ilforge.
 
-    Each group with ≥ 3 frames gives at least one test frame (if ``test_fraction`` > 0), each with
-    ≥ 2 frames left at least one validation frame (if ``valid_fraction`` > 0), and at least one frame
-    trains; the split of a group does not depend on the other groups present.
+    Each frame has a key u = :func:`split_key` (uniform in [0, 1), a function of the frame's content
+    hash and ``seed`` only): u < ``test_fraction`` tests, ``test_fraction`` <= u < ``test_fraction +
+    valid_fraction`` validates, the rest trains. So a frame's split does not depend on how many frames
+    exist: when frames are added (active learning's later generations) no test frame moves to
+    training. Per group, as before: a group with ≥ 3 frames has at least one test frame (if
+    ``test_fraction`` > 0; the frame with the smallest u among the group's first three in the given
+    order, the store's insertion order, so appending frames never takes it out of the test set), a
+    group with ≥ 2 frames left has at least one validation frame (if ``valid_fraction`` > 0), and at
+    least one frame trains; the split of a group does not depend on the other groups present.
     """
     groups: dict[str, list[Atoms]] = {}
     for a in frames:
         groups.setdefault(str(a.info.get(group_key, "")) if group_key else "", []).append(a)
     train, valid, test = [], [], []
-    for g, fr in sorted(groups.items()):
-        order = np.random.default_rng(_group_seed(seed, g)).permutation(len(fr))
-        n = len(fr)
-        n_test = max(1, int(round(test_fraction * n))) if test_fraction > 0 and n >= 3 else 0
-        n_valid = max(1, int(round(valid_fraction * n))) if valid_fraction > 0 and n - n_test >= 2 else 0
-        n_valid = min(n_valid, n - n_test - 1)
-        test += [fr[i] for i in order[:n_test]]
-        valid += [fr[i] for i in order[n_test : n_test + n_valid]]
-        train += [fr[i] for i in order[n_test + n_valid :]]
+    for _, fr in sorted(groups.items()):
+        u = np.array([split_key(a, seed) for a in fr])
+        tr, va, te = _split_group(fr, u, valid_fraction, test_fraction)
+        train += tr
+        valid += va
+        test += te
     return train, valid, test
 
 
