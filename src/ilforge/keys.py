@@ -26,7 +26,7 @@ SEED = "seed"  # int
 SOURCE = "source"  # str: free text, provenance of a frame
 PARENT_HASH = "parent_hash"  # str: content hash of the frame this one was derived from
 FRAME_HASH = "frame_hash"  # str: content hash of numbers, positions, cell, pbc
-GENERATION = "generation"  # int: active-learning generation that selected the frame (0: the initial labelled set)
+GENERATION = "generation"  # int: active-learning generation whose training set the frame joined first (0: the initial set; frames selected by generation k join k + 1)
 COUNT_PREFIX = "count_"  # info, int: count_<species> = number of molecules of that species
 
 # --- per-atom arrays -----------------------------------------------------------------------

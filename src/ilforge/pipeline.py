@@ -6,7 +6,8 @@ the CLI verb calls), and its inputs: the recipe sections it reads plus the stage
 *input hash* chains sha256(sections, previous stage's hash), so a change upstream reruns
 everything downstream, and an unchanged stage is skipped. A *side* stage (the pre-flight reference
 check) hashes its inputs the same way but is not a link of the chain: it writes only its own
-results, so running it again (other check settings) leaves the later stages up to date. The state lives in
+results, so running it again (other check settings) leaves the later stages up to date. An
+*optional* stage (active learning) whose recipe sections are absent is not a link either. The state lives in
 the project's ``pipeline.json`` and is written atomically after each stage; a crash or Ctrl-C in
 the middle of a stage leaves it ``running``/``failed`` and the next run redoes it — the stages
 themselves keep finished work (boxes, labelled frames, trained models, MD checkpoints), so
@@ -42,6 +43,15 @@ class Stage:
     function: str | Callable
     description: str = ""
     side: bool = False
+    optional: bool = False
+
+    def is_link(self, recipe_data: dict) -> bool:
+        """Whether this stage's hash feeds the next stage's: not for a side stage, nor for an optional
+        stage whose recipe sections are all absent (it does nothing, so adding it to the pipeline
+        leaves existing projects' later stages up to date)."""
+        if self.side:
+            return False
+        return not (self.optional and all(recipe_data.get(s) is None for s in self.sections))
 
     def run(self, project: Project, recipe) -> dict:
         fn = self.function
@@ -57,10 +67,12 @@ STAGES: list[Stage] = [
           "ilforge.plan.stage:run_plan", "composition planner"),
     Stage("build", ("seed", "species", "components", "box", "temperatures_K", "scan", "compositions"),
           "ilforge.build.stage:run_build", "packed boxes"),
-    Stage("check", ("forcefield", "sampling", "labels", "reference_check"), "ilforge.reference.check:run_check",
+    Stage("check", ("forcefield", "sampling", "labels", "reference_check"), "ilforge.reference.stage:run_check",
           "pre-flight reference check", side=True),
     Stage("sample", ("forcefield", "sampling", "pressure_bar"), "ilforge.sample.stage:run_sample", "classical MD sampling"),
     Stage("label", ("labels",), "ilforge.reference.stage:run_label", "reference labels"),
+    Stage("learn", ("learning",), "ilforge.learn.stage:run_learn", "active learning (recipe section learning:)",
+          optional=True),
     Stage("train", ("training",), "ilforge.models.stage:run_train", "MLIP training"),
     Stage("validate", (), "ilforge.validate.stage:run_validate", "test-set errors"),
     Stage("md", ("md",), "ilforge.md.stage:run_md", "MLIP molecular dynamics"),
@@ -92,7 +104,7 @@ def stage_input_hashes(recipe, stages: list[Stage]) -> dict[str, str]:
     for st in stages:
         h = _hash({"stage": st.name, "sections": {s: data.get(s) for s in st.sections}, "previous": previous})
         hashes[st.name] = h
-        if not st.side:
+        if st.is_link(data):
             previous = h
     return hashes
 
@@ -141,10 +153,12 @@ def _check_names(stages: list[Stage], names: set[str]) -> None:
 
 def _run_one(st: Stage, project: Project, recipe, state: dict[str, StageState], input_hash: str, names: list[str],
              on_event) -> None:
-    """Run one stage, recording running → done/failed in pipeline.json; later stages become stale."""
+    """Run one stage, recording running → done/failed in pipeline.json; later stages become stale
+    (unless the stage is not a link of the chain: :meth:`Stage.is_link`)."""
     cur = state[st.name]
     cur.status, cur.input_hash, cur.started, cur.error = "running", input_hash, time.time(), None
-    for later in ([] if st.side else names[names.index(st.name) + 1:]):
+    link = st.is_link(recipe.model_dump(mode="json"))
+    for later in (names[names.index(st.name) + 1:] if link else []):
         if later in state:
             state[later].input_hash = None  # stale: its input is about to change
     save_state(project, state)

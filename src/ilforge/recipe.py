@@ -38,6 +38,7 @@ from ilforge.chem.mixture import (
 from ilforge.chem.species import SpeciesLibrary, load_library, make_species
 from ilforge.errors import IlforgeError, RecipeError
 from ilforge.forcefields.settings import ForceFieldSettings
+from ilforge.learn.settings import LearningSettings
 from ilforge.md.settings import MDSettings
 from ilforge.models.registry import settings_from_dict
 from ilforge.models.settings import TrainingSettings
@@ -186,6 +187,8 @@ class Recipe(_Strict):
     )
     md: MDSettings = Field(default_factory=MDSettings, description="MLIP molecular dynamics")
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings, description="property analyses")
+    learning: LearningSettings | None = Field(
+        None, description="active learning (`ilforge learn`, the stage `learn`); absent: the stage is skipped")
 
     @field_validator("training", mode="before")
     @classmethod

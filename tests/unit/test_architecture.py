@@ -29,7 +29,7 @@ RANKS = {
     "plan": 2, "build": 2, "forcefields": 2, "experiment": 2,
     "sample": 3, "reference": 4, "models": 5,
     "validate": 6, "md": 6, "analysis": 6,
-    "report": 7, "recipe": 8, "recipe_doc": 8,
+    "report": 7, "learn": 7, "recipe": 8, "recipe_doc": 8,
     "stage": 9,  # any <package>/stage.py
     "pipeline": 10, "cli": 11,
 }

@@ -135,3 +135,27 @@ def test_the_check_stage_is_a_side_stage_after_build():
     names = [s.name for s in STAGES]
     assert names.index("check") == names.index("build") + 1
     assert [s.name for s in STAGES if s.side] == ["check"]
+
+
+def test_an_optional_stage_without_its_section_leaves_the_chain_unchanged(tmp_path):
+    """Adding an optional stage (learn) whose section is absent changes no later hash, and running it
+    does not make later stages stale; with its section present it is a link like any other."""
+    calls = []
+
+    def stages(c, with_learn=True):
+        base = make_stages(c)
+
+        def learn(project, recipe):
+            c.append("learn")
+            return Ran("learn")
+
+        extra = [Stage("learn", ("learning",), learn, optional=True)] if with_learn else []
+        return [base[0], base[1], *extra, base[2]]
+
+    r = recipe_from_dict(RECIPE)
+    run_stages(r, Project(tmp_path), stages(calls, with_learn=False))
+    assert [s for _, s, _ in stage_status(r, Project(tmp_path), stages([]))] == ["done", "done", "pending", "done"]
+    run_stages(r, Project(tmp_path), stages(calls))
+    assert calls == ["build", "label", "train", "learn"]  # train stays done
+    learning = recipe_from_dict({**RECIPE, "learning": {"generations": 1}})
+    assert [s for _, s, _ in stage_status(learning, Project(tmp_path), stages([]))] == ["done", "done", "stale", "stale"]

@@ -49,7 +49,7 @@ def test_recipe_reference_check_section(tmp_path):
 
     from ilforge.project import REFERENCE_CHECK, Project
     from ilforge.recipe import recipe_from_dict
-    from ilforge.reference.check import run_check
+    from ilforge.reference.stage import run_check
 
     base = {"name": "t", "components": {"S": {"EMIM": 1, "BF4": 1}}, "box": {"ion_pairs": 2},
             "compositions": [{"id": "n", "fractions": {"S": 1.0}}]}

@@ -20,7 +20,9 @@ _Temperature = Annotated[float, Field(gt=0, le=2000, allow_inf_nan=False)]
 
 
 class LearningSettings(BaseModel):
-    """The active-learning loop (see the module docstring)."""
+    """Active learning (`ilforge learn`, docs/learning.md): per generation a committee trains, explores
+    with MD at every state point, and frames whose committee force spread lies in the trust window
+    (or that precede a monitor's stop) are labelled, until MD is stable or the budget is spent."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,6 +49,9 @@ class LearningSettings(BaseModel):
                                       "the trust window is below this (and no monitor fired)")
     failure_frames: int = Field(2, ge=0, description="frames taken from each run a monitor stopped (prioritised)")
     cut_back_steps: int = Field(20, ge=0, description="those frames lie at least this many MD steps before the failure")
+    bond_break_factor: float = Field(1.3, gt=1, allow_inf_nan=False,
+                                     description="frames with a bond longer than this x the covalent-radius sum are never "
+                                                 "selected (broken molecules; the classical labeler refuses them)")
     descriptor_cutoff_A: float = Field(5.0, gt=0, le=20, allow_inf_nan=False,
                                        description="cutoff of the pair-distance histograms used for diversity (farthest-point sampling), Å")
     max_epochs: int | None = Field(None, ge=1, description="epochs of each generation's fit (default: training.max_epochs)")

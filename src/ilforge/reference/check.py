@@ -362,18 +362,6 @@ def run_reference_check(project: Project, recipe, methods=None, frames: int = 4,
     return res
 
 
-def run_check(project: Project, recipe) -> ReferenceCheckResult | None:
-    """The ``check`` stage of ``ilforge run``: :func:`run_reference_check` with the recipe's
-    ``reference_check`` settings (nothing when ``enabled`` is false). Its warning, when a method's
-    implied density error exceeds :data:`WARN_PERCENT`, is logged before any frame is labelled."""
-    s = recipe.reference_check
-    if not s.enabled:
-        log.info("reference check skipped: reference_check.enabled is false")
-        return None
-    return run_reference_check(project, recipe, methods=list(s.methods), frames=s.frames,
-                               thermalise_ps=s.thermalise_ps, interval_ps=s.interval_ps)
-
-
 def _write_snapshots(path, frames: list[Atoms]) -> None:
     """The check's snapshots (whole molecules, with ``mol_id``/``mol_species``), written atomically,
     so the validate stage can put a trained model's pressure next to its reference's on the same

@@ -76,6 +76,8 @@ def select_frames(store: FrameStore, settings, level_of_theory: str) -> dict[str
     for a in store.frames():
         if str(a.info.get(keys.SOURCE, "")).startswith(strategies.STRATEGY_SOURCE):
             continue
+        if a.info.get(keys.CONFIG_TYPE) == keys.CT_ACTIVE_LEARNING:  # the learn stage's frames, labelled there
+            continue
         if settings.config_types is not None and a.info.get(keys.CONFIG_TYPE) not in settings.config_types:
             continue
         by_comp.setdefault(str(a.info.get(keys.COMPOSITION_ID)), []).append(a)

@@ -93,3 +93,18 @@ def run_label(project: Project, recipe, *, compute: ComputeSettings | None = Non
         result = LabelResult(plan, run, store.status_counts(lot))
     project.write_results(LABELS, result.document())
     return result
+
+
+def run_check(project: Project, recipe):
+    """The ``check`` stage of ``ilforge run``: the pre-flight reference check
+    (:func:`ilforge.reference.check.run_reference_check`) with the recipe's ``reference_check``
+    settings, before sampling and labelling; None (nothing run) when ``enabled`` is false. A method
+    whose implied density error exceeds 5 % is logged as a warning before any frame is labelled."""
+    from ilforge.reference.check import run_reference_check
+
+    s = recipe.reference_check
+    if not s.enabled:
+        log.info("reference check skipped: reference_check.enabled is false")
+        return None
+    return run_reference_check(project, recipe, methods=list(s.methods), frames=s.frames,
+                               thermalise_ps=s.thermalise_ps, interval_ps=s.interval_ps)

@@ -17,7 +17,7 @@ import numpy as np
 from ilforge.errors import CorruptFileError
 from ilforge.experiment.compare import NOT_DIFFUSIVE
 from ilforge.models.artifact import ModelArtifact
-from ilforge.project import MD, PLAN, REFERENCE_CHECK, TRANSFER, Project, analysis_name, validate_name
+from ilforge.project import LEARNING, MD, PLAN, REFERENCE_CHECK, TRANSFER, Project, analysis_name, validate_name
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import figure_png, line_plot, new_figure
 
@@ -217,6 +217,37 @@ def md_section(project: Project) -> Section | None:
     return Section("md", "MLIP MD stability", blocks)
 
 
+def learning_section(project: Project) -> Section | None:
+    """The active-learning loop (``ilforge learn``): per generation the training frames, the committee's
+    test error and spread, and the selected frames; MD stability per state point and generation; where
+    the selected frames came from (run and reason)."""
+    doc = project.read_results(LEARNING)
+    if not doc:
+        return None
+    gens, rows, stab, origin = doc["generations"], [], {}, Counter()
+    for g in gens:
+        test = g.get("test") or {}
+        rows.append([g["generation"], g["n_train"], test.get("forces_rmse_meV_A"), test.get("energy_rmse_meV_atom"),
+                     g.get("spread_mean_eV_A"), g.get("off_window_fraction"), len(g.get("selected") or []),
+                     {True: "yes", False: "no"}.get(g.get("spans_targets"), "-"), g["phase"]])
+        for r in g.get("runs") or []:
+            stab.setdefault(r["run"], []).append("stable" if r["status"] == "completed" else
+                                                 f"stopped at {r['steps_done']}/{r['steps_total']}")
+        origin.update((s["run"], s["reason"]) for s in g.get("selected") or [])
+    blocks: list = [Paragraph(f"Status: {doc['status']}; {doc['n_initial']} initial labelled frames, {doc['labels']} "
+                              f"labelled by the loop at {doc['level_of_theory']}.")]
+    blocks.append(Table(["generation", "training frames", "test F RMSE / meV/Å", "test E RMSE / meV/atom",
+                         "mean spread / eV/Å", "uncertain fraction", "selected", "spans targets", "phase"], rows,
+                        "committee spread: max over atoms of the force standard deviation, mean over exploration frames"))
+    blocks.append(Table(["state point"] + [f"gen {g['generation']}" for g in gens],
+                        [[run] + v + [""] * (len(gens) - len(v)) for run, v in sorted(stab.items())], "exploration MD stability"))
+    if origin:
+        blocks.append(Table(["run", "reason", "frames selected"], [[r, why, n] for (r, why), n in sorted(origin.items())],
+                            "where the selected frames came from (failure: cut back before a monitor stopped the run; "
+                            "window: committee spread in the trust window)"))
+    return Section("learning", "Active learning", blocks)
+
+
 def _analyses(project: Project, prefix: str = "analysis_") -> list[tuple[str, dict]]:
     """(composition id, document) of every ``results/<prefix><cid>.json``."""
     return [(n.removeprefix(prefix), project.read_results(n)) for n in project.results_names(prefix)]
@@ -298,7 +329,7 @@ def structure_section(project: Project) -> Section | None:
     return Section("structure", "Structure and transport", blocks) if blocks else None
 
 
-SECTIONS = [recipe_section, reference_check_section, data_section, training_section, errors_section, transfer_section, md_section,
+SECTIONS = [recipe_section, reference_check_section, data_section, learning_section, training_section, errors_section, transfer_section, md_section,
             properties_section, structure_section]
 
 
