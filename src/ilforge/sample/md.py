@@ -163,6 +163,14 @@ def _equilibrate(run: _Run, n_eq: int) -> float:
     return t
 
 
+def _barostat(ctx, barostat, on: bool) -> None:
+    """Switch the Monte Carlo barostat on (every BAROSTAT_INTERVAL_STEPS) or off (NVT)."""
+    freq = BAROSTAT_INTERVAL_STEPS if on else 0
+    if barostat.getFrequency() != freq:
+        barostat.setFrequency(freq)
+        ctx.reinitialize(preserveState=True)
+
+
 def _snapshot(run: _Run, atoms: Atoms, info: SystemInfo, temperature_K: float, t: float) -> Atoms:
     """The current state as a frame (molecules whole) tagged with temperature, force field and time (ps)."""
     st = run.ctx.getState(getPositions=True, enforcePeriodicBox=False)
@@ -208,6 +216,7 @@ def run_classical_md(
     production_ps: float = 200.0,
     ensemble: str = "npt",
     interval_ps: float = 10.0,
+    equilibration_ensemble: str = "npt",
     report_interval_ps: float = 1.0,
     seed: int = 0,
     platform: str | None = None,
@@ -215,7 +224,8 @@ def run_classical_md(
     on_frame: Callable[[Atoms], None] | None = None,
     progress: Callable[[MDRunResult], None] | None = None,
 ) -> MDRunResult:
-    """Minimise, equilibrate (NPT) and run production; return snapshots and the density trace.
+    """Minimise, equilibrate (NPT, or NVT with ``equilibration_ensemble="nvt"``) and run production
+    (``ensemble``); return snapshots and the density trace.
 
     ``system`` must not yet contain a barostat (one is added here). Snapshots (every ``interval_ps``
     of production) are passed to ``on_frame`` as they come and kept in the result; their info holds
@@ -224,8 +234,8 @@ def run_classical_md(
     ``report_interval_ps``.
     """
     mm = require("openmm", "classical")
-    if ensemble not in ("nvt", "npt"):
-        raise IlforgeError(f"ensemble must be nvt or npt, got {ensemble!r}")
+    if ensemble not in ("nvt", "npt") or equilibration_ensemble not in ("nvt", "npt"):
+        raise IlforgeError(f"ensemble and equilibration_ensemble must be nvt or npt, got {ensemble!r}, {equilibration_ensemble!r}")
     dt_ps = timestep_fs * 1e-3
     ctx, integ, barostat = _make_context(atoms, system, temperature_K, pressure_bar, friction_per_ps, dt_ps, seed, platform)
     total_mass = float(np.sum([system.getParticleMass(i)._value for i in range(system.getNumParticles())]))
@@ -236,10 +246,9 @@ def run_classical_md(
     ctx.setVelocitiesToTemperature(temperature_K, int(seed) % 2**31 + 1)
     n_rep = max(1, int(round(report_interval_ps / dt_ps)))
     run = _Run(ctx, integ, res, total_mass, dt_ps, n_rep, progress)
+    _barostat(ctx, barostat, equilibration_ensemble == "npt")
     res.production_start_ps = _equilibrate(run, int(round(equilibration_ps / dt_ps)))
-    if ensemble == "nvt":
-        barostat.setFrequency(0)
-        ctx.reinitialize(preserveState=True)
+    _barostat(ctx, barostat, ensemble == "npt")
     n_int = max(1, int(round(interval_ps / dt_ps)))
     n_prod = int(round(production_ps / dt_ps))
     t_prod0 = time.perf_counter()

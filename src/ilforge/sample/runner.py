@@ -163,8 +163,8 @@ def _run_md(recipe, box: Atoms, system, info, T: float, seed: int, on_chunk):
     return run_classical_md(
         box, system, info, T, pressure_bar=s.pressure_bar, timestep_fs=s.timestep_fs,
         friction_per_ps=s.friction_per_ps, equilibration_ps=s.equilibration_ps, production_ps=s.production_ps,
-        ensemble=s.ensemble, interval_ps=s.interval_ps, report_interval_ps=s.report_interval_ps, seed=seed,
-        platform=s.platform, minimize=s.minimize, progress=on_chunk,
+        ensemble=s.ensemble, equilibration_ensemble=s.equilibration_ensemble, interval_ps=s.interval_ps,
+        report_interval_ps=s.report_interval_ps, seed=seed, platform=s.platform, minimize=s.minimize, progress=on_chunk,
     )
 
 
