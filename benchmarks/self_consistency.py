@@ -124,8 +124,6 @@ def unwrap_molecules(frames) -> list:
 
 def ff_reference(project, recipe, args, out: Path):
     """The CL&P NPT reference trajectory (cached in ``OUT/ff_ref.npz``): (Trajectory, wall s, ns/day)."""
-    from ase import Atoms
-
     from ilforge.forcefields.assign import templates_for
     from ilforge.forcefields.openmm_system import build_system
     from ilforge.md.trajectory import Trajectory
@@ -154,12 +152,11 @@ def ff_reference(project, recipe, args, out: Path):
     np.savez(cache, positions=traj.positions, cells=traj.cells, time_ps=traj.time_ps, numbers=traj.numbers,
              masses=traj.masses, mol_id=np.asarray(traj.mol_id), mol_species=np.asarray(traj.mol_species).astype(str),
              wall_s=res.wall_s, ns_day=res.ns_per_day or 0.0)
-    assert isinstance(frames[0], Atoms)
     return traj, res.wall_s, res.ns_per_day or 0.0
 
 
 def mlip_trajectory(project):
-    """(Trajectory, run summary) of the project's one MLIP NPT run."""
+    """(Trajectory, its MDResult, run directory) of the project's one MLIP NPT run."""
     from ilforge.analysis.driver import load_run
 
     runs = sorted(p.parent for p in (project.root / "md").rglob("run.json"))
@@ -264,7 +261,7 @@ def pressure_offset(project, recipe, ff_traj, n_frames: int, T: float) -> dict:
             "relative": -kappa * mean, "relative_err": kappa * err}
 
 
-def _fmt(v, e=None, rel=False):
+def _fmt(v, e=None):
     if v is None:
         return "-"
     s = f"{v:.4g}"
