@@ -8,7 +8,7 @@ STAMP := $(VENV)/.ilforge-installed
 DEMO_DIR ?= demo-work
 DEMO_SEED ?=
 
-.PHONY: setup system-packages test test-slow demo clean
+.PHONY: setup system-packages test test-slow test-backends demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,16 @@ system-packages:
 	fi
 
 test: setup
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow and not backends" -q
 
 test-slow: setup
 	$(PY) -m pytest -m slow -q
+
+# Backends in their own environments (docs/backends.md): creates the deepmd environment once
+# (~2.3 GB under ~/.cache/ilforge/envs, or $$ILFORGE_ENVS_DIR) and runs the tests marked `backends`.
+test-backends: $(STAMP)
+	$(VENV)/bin/ilforge env create deepmd
+	$(PY) -m pytest -m backends -q
 
 # The embedded example end to end (plan, build, sample, label, train, validate, md, analyze,
 # report) on a laptop CPU; rerunning it resumes, skipping finished stages. Other seeds:

@@ -1,6 +1,8 @@
-"""The MACE backend passes the conformance kit (ilforge.models.testing) on a tiny trained committee.
+"""Every backend passes the conformance kit (ilforge.models.testing) on a tiny trained committee.
 
 A new backend gets the same checks by training its own tiny committee here (registry name, settings).
+Backends in their own environment (deepmd) carry the ``backends`` marker (`make test-backends`) and
+skip with the reason when their environment is not created (`ilforge env create deepmd`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ pytest.importorskip("mace")
 
 from emt_frames import alloy_frames, isolated_atoms  # noqa: E402
 
+from ilforge.envs.manager import is_ready  # noqa: E402
 from ilforge.models import testing  # noqa: E402
 from ilforge.models.committee import Committee  # noqa: E402
 from ilforge.models.registry import settings_class  # noqa: E402
@@ -20,10 +23,22 @@ pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.fil
 
 #: tiny settings per backend: a few channels, one epoch (the checks are about consistency, not accuracy)
 TINY = {"mace": {"preset": "small", "num_channels": 8, "max_epochs": 1, "batch_size": 2, "seed": 5, "committee_size": 2,
-                 "stress_weight": 1.0, "e0s": "isolated", "r_max_A": 4.0}}
+                 "stress_weight": 1.0, "e0s": "isolated", "r_max_A": 4.0},
+        "deepmd": {"max_epochs": 5, "batch_size": 2, "seed": 5, "committee_size": 2, "stress_weight": 1.0, "e0s": "isolated",
+                   "rcut_A": 4.0, "embedding_neuron": [4, 8], "axis_neuron": 2, "fitting_neuron": [8, 8], "threads": 1}}
+
+#: backends that run in their own environment (ilforge.envs): marked `backends`, skipped until created
+IN_ENV = {"deepmd"}
 
 
-@pytest.fixture(scope="module", params=sorted(TINY))
+def _param(name):
+    if name not in IN_ENV:
+        return name
+    return pytest.param(name, marks=[pytest.mark.backends, pytest.mark.skipif(
+        not is_ready(name), reason=f"the {name} environment is not created: run `ilforge env create {name}` (or `make test-backends`)")])
+
+
+@pytest.fixture(scope="module", params=[_param(n) for n in sorted(TINY)])
 def committee(request, tmp_path_factory):
     frames = alloy_frames(6, seed=2, repeat=(1, 1, 2))
     settings = settings_class(request.param).model_validate({"backend": request.param, **TINY[request.param]})

@@ -25,7 +25,7 @@ WORKDIR_NAMES = {"boxes", "sampled", "models", "md", "results", "cache", "tasks"
 #: rank of each top-level module/package: an import may point to the same rank or lower, never higher.
 RANKS = {
     "errors": 0, "units": 0, "keys": 0, "labels": 0, "seeds": 0, "jsonio": 0, "trust": 0, "progress": 0,
-    "project": 1, "chem": 1, "store": 1, "engine": 1,
+    "project": 1, "chem": 1, "store": 1, "engine": 1, "envs": 1,
     "plan": 2, "build": 2, "forcefields": 2, "experiment": 2,
     "sample": 3, "reference": 4, "models": 5,
     "validate": 6, "md": 6, "analysis": 6,

@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ilforge.models.settings import TrainingSettings
 
 #: name -> "module:Class"
-BACKENDS: dict[str, str] = {"mace": "ilforge.models.mace_backend:MaceBackend"}
+BACKENDS: dict[str, str] = {
+    "mace": "ilforge.models.mace_backend:MaceBackend",
+    "deepmd": "ilforge.models.deepmd_backend:DeepmdBackend",
+}
 #: the backend of a recipe whose ``training:`` section names none
 DEFAULT_BACKEND = "mace"
 
