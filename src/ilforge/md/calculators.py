@@ -67,6 +67,22 @@ def check_calculator(d: dict, atoms, where: str = "the structure") -> None:
         NamedCalculator(d["name"]).check(atoms, where)
 
 
+def calculator_identity(d: dict) -> dict:
+    """What makes the calculator of ``d`` what it is, for deciding whether a saved MD run may be resumed:
+    the description itself and, for a model, the SHA-256 of each model file (retraining into the same
+    directory changes the model, not its path)."""
+    import hashlib
+    from pathlib import Path
+
+    out = {"description": d}
+    if d.get("kind") == MODEL:
+        from ilforge.models.artifact import ModelArtifact
+
+        files = [Path(m) if Path(m).is_file() else ModelArtifact.load(m).model_file for m in d.get("model_dirs", [])]
+        out["model_sha256"] = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+    return out
+
+
 def calculator_from_dict(d: dict):
     """A new ASE calculator from its description (see the module docstring)."""
     kind = d.get("kind")

@@ -31,6 +31,7 @@ PRODUCTION = "production.h5"
 EQUILIBRATION = "equilibration.h5"
 START = "start.extxyz"
 HIGH_SPREAD_FRAMES = "high_spread_frames.extxyz"
+INPUTS_JSON = "inputs.json"  # the identity of the run (task, start structure, model files): resume only when unchanged
 
 COMPLETED = "completed"
 STOPPED = "stopped"

@@ -32,10 +32,11 @@ from ilforge.errors import IlforgeError
 from ilforge.md.checkpoint import has_checkpoint, read_checkpoint, remove_checkpoint, restore_integrator_state, restore_rng
 from ilforge.md.monitors import Monitor, Problem, TemperatureMonitor, default_monitors, energy_drift
 from ilforge.md.observers import CheckpointWriter, FrameWriter, MonitorCheck, Observer, ProgressReport, StopRun
-from ilforge.md.result import CHECKPOINT, COMPLETED, HIGH_SPREAD_FRAMES, PRODUCTION, PROGRESS, STOPPED, MDResult
+from ilforge.md.result import (CHECKPOINT, COMPLETED, EQUILIBRATION, HIGH_SPREAD_FRAMES, INPUTS_JSON, PRODUCTION, PROGRESS,
+                               RUN_JSON, STOPPED, MDResult)
 from ilforge.md.settings import MDSettings
 from ilforge.md.trajectory import read_h5md
-from ilforge.jsonio import write_extxyz_atomic
+from ilforge.jsonio import write_extxyz_atomic, write_json_atomic
 from ilforge.progress import Progress
 from ilforge.units import BAR, FS, PS
 
@@ -251,18 +252,44 @@ def _trim_high_spread(path: Path, step: int) -> None:
         write_extxyz_atomic(path, keep)
 
 
+def _forget_changed_run(outdir: Path, identity: dict | None) -> None:
+    """Start over when the saved run was made from other inputs: ``identity`` (JSON-able: the task,
+    the starting structure's and the model files' hashes) is compared with ``outdir/inputs.json``; when
+    they differ, or a run exists that recorded none, its files are removed (a resumed run must continue
+    the same trajectory, not splice a new model onto an old one). Then ``identity`` is saved."""
+    if identity is None:
+        return
+    import json
+
+    identity = json.loads(json.dumps(identity))
+    path = outdir / INPUTS_JSON
+    saved = json.loads(path.read_text()) if path.is_file() else None
+    if saved == identity:
+        return
+    old = [outdir / f for f in (CHECKPOINT, EQUILIBRATION, PRODUCTION, RUN_JSON, HIGH_SPREAD_FRAMES, PROGRESS)]
+    if any(f.exists() for f in old):
+        changed = sorted(k for k in identity if saved is None or saved.get(k) != identity[k])
+        log.warning("%s: the saved run was made from other inputs (changed: %s); starting it over", outdir,
+                    ", ".join(changed) if saved is not None else "not recorded")
+        for f in old:
+            f.unlink(missing_ok=True)
+    write_json_atomic(path, identity, indent=1)
+
+
 def run_state_point(atoms, calculator, settings: MDSettings, outdir, state: StatePoint, monitors: list[Monitor] | None = None,
-                    restart: bool = True, progress: bool = True) -> MDResult:
+                    restart: bool = True, progress: bool = True, identity: dict | None = None) -> MDResult:
     """Run one state point. ``atoms`` is changed in place (its final state); ``calculator`` any ASE calculator.
 
     ``monitors``: default :func:`~ilforge.md.monitors.default_monitors` from ``settings.monitors``.
     ``progress``: report steps, ns/day, T, density and P (:class:`ilforge.progress.Progress`: a line
     on a terminal, ``outdir/progress.json``). The random seed is ``settings.seed`` (the md stage
     derives it from the recipe's seed; 0 when unset). Returns an :class:`MDResult`, also written to
-    ``outdir/run.json``.
+    ``outdir/run.json``. ``identity``: the run's inputs (see :func:`_forget_changed_run`); a saved run
+    made from other inputs is started over instead of resumed.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    _forget_changed_run(outdir, identity)
     state = _state_for(settings, state)
     segs = plan_segments(settings, state)
     total = sum(s.n_steps for s in segs)

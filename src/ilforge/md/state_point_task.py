@@ -14,10 +14,21 @@ import sys
 from pathlib import Path
 
 from ilforge.engine.task import read_task_json
-from ilforge.md.calculators import calculator_from_dict
+from ilforge.md.calculators import calculator_from_dict, calculator_identity
 from ilforge.md.result import START
 from ilforge.md.runner import StatePoint, run_state_point
 from ilforge.md.settings import MDSettings
+
+
+def run_identity(task: dict, start: Path) -> dict:
+    """The inputs that make a state-point run what it is: the task (settings, state, seed, calculator)
+    without its ``restart`` flag, the SHA-256 of the starting structure and of the model files. A run
+    whose saved identity differs is started over instead of resumed (:func:`ilforge.md.runner.run_state_point`)."""
+    import hashlib
+
+    return {"task": {k: v for k, v in task.items() if k != "restart"},
+            "start_sha256": hashlib.sha256(start.read_bytes()).hexdigest(),
+            "calculator": calculator_identity(task["calculator"])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = MDSettings.model_validate(task["settings"]).model_copy(update={"seed": int(task["seed"])})
     state = StatePoint(float(task["state"]["temperature_K"]), task["state"].get("pressure_bar"))
     atoms = read(run_dir / START, format="extxyz")
-    run_state_point(atoms, calculator_from_dict(task["calculator"]), settings, run_dir, state, restart=bool(task.get("restart", True)))
+    identity = run_identity(task, run_dir / START)
+    run_state_point(atoms, calculator_from_dict(task["calculator"]), settings, run_dir, state,
+                    restart=bool(task.get("restart", True)), identity=identity)
     return 0
 
 
