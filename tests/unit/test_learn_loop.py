@@ -99,3 +99,11 @@ def test_report_section(tmp_path):
     sec = learning_section(project)
     text = repr(sec)
     assert sec.id == "learning" and "stopped at 30/100" in text and "stable" in text and "failure" in text
+
+
+def test_spread_quantiles_describe_the_distribution():
+    from ilforge.learn.loop import spread_quantiles
+
+    q = spread_quantiles(np.arange(101) / 100.0)  # 0.00 ... 1.00 eV/Å
+    assert q == pytest.approx({"p10": 0.1, "p50": 0.5, "p90": 0.9, "max": 1.0})
+    assert spread_quantiles([]) is None and spread_quantiles([np.nan, 0.2])["p50"] == pytest.approx(0.2)

@@ -30,7 +30,17 @@ def test_cut_back_takes_the_frames_before_the_failure():
     steps = np.arange(0, 200, 10)  # saved every 10 steps, stopped at 155
     assert cut_back(steps, 155, 20, 2) == [12, 13]  # steps 120 and 130 <= 135
     assert cut_back(steps, 155, 0, 1) == [15]
-    assert cut_back(steps, 5, 20, 2) == [] and cut_back(steps, 155, 20, 0) == []
+    assert cut_back(steps, 155, 20, 0) == []
+    # a run that failed within cut_back_steps of its start: the earliest frames before the stop
+    assert cut_back(steps, 5, 20, 2) == [0] and cut_back(steps, 25, 20, 2) == [0, 1]
+    assert cut_back(steps[1:], 25, 20, 2) == [0, 1]  # steps 10, 20 (the start excluded, as the pool does)
+
+
+def test_a_run_failing_at_once_still_gives_failure_frames():
+    spreads = [0.9, 0.9, 0.9]  # all above the window: only the failure rule can pick them
+    pool = _pool(spreads, steps=[0, 10, 20], stopped={"a/T300K": 25})
+    pool.broken = np.array([True, False, False])  # the start is already in the store
+    assert select_frames(pool, 4, 0.1, 0.5, cut_back_steps=20, per_failure=2) == [(1, FROM_FAILURE), (2, FROM_FAILURE)]
 
 
 def _dimer(r: float) -> Atoms:

@@ -258,6 +258,21 @@ def broken_molecules(frames: list, break_factor: float) -> list[bool]:
     return [monitor.check(0, a) is not None for a in frames]
 
 
+#: quantiles of the spread distribution that generation.json records (10th, 50th, 90th percentile)
+SPREAD_QUANTILES = (0.1, 0.5, 0.9)
+
+
+def spread_quantiles(spreads) -> dict | None:
+    """The distribution of ε over frames (eV/Å): ``{"p10", "p50", "p90", "max"}`` (None without frames),
+    to tune the trust window to the spreads a committee actually shows."""
+    s = np.asarray(spreads, dtype=float)
+    s = s[np.isfinite(s)]
+    if not s.size:
+        return None
+    q = np.quantile(s, SPREAD_QUANTILES)
+    return {**{f"p{round(100 * p)}": float(v) for p, v in zip(SPREAD_QUANTILES, q)}, "max": float(s.max())}
+
+
 def build_pool(ctx: LearnContext, k: int, results: list, committee: Committee) -> tuple[Pool, list[dict]]:
     """Every saved exploration frame with its committee spread ε (eV/Å); one stability row per run."""
     frames, runs, steps, spreads, means, stopped, rows, broken = [], [], [], [], [], {}, [], []
@@ -277,7 +292,8 @@ def build_pool(ctx: LearnContext, k: int, results: list, committee: Committee) -
                      **{f"n_{c}": int(np.sum(kinds == c)) for c in (ACCURATE, CANDIDATE, UNPHYSICAL)},
                      "n_broken": int(np.sum(bad)),
                      "spread_mean_eV_A": float(np.mean(eps)) if eps else None,
-                     "spread_max_eV_A": float(np.max(eps)) if eps else None})
+                     "spread_max_eV_A": float(np.max(eps)) if eps else None,
+                     "spread_quantiles_eV_A": spread_quantiles(eps)})
         frames += fr
         runs += [p.run] * len(fr)
         steps += [a.info["md_step"] for a in fr]
@@ -340,6 +356,7 @@ def explore_and_select(ctx: LearnContext, k: int, state: dict, store: FrameStore
     budget = max(0, min(ls.frames_per_generation, ls.max_labels - labels_spent(store, ctx.level_of_theory, before=k)))
     state.update(runs=rows, stable=stable, off_window_fraction=off, budget=budget, n_pool=len(pool.frames),
                  spread_mean_eV_A=float(np.mean(pool.spreads)) if len(pool.spreads) else None,
+                 spread_quantiles_eV_A=spread_quantiles(pool.spreads),
                  spread_atom_mean_eV_A=float(np.mean(pool.mean_spreads)) if len(pool.spreads) else None)
     if stable and off < ls.converged_fraction:
         return _write(ctx, k, {**state, "phase": CONVERGED, "selected": []})

@@ -47,10 +47,17 @@ def in_trust_window(spreads, low_eV_A: float, high_eV_A: float) -> np.ndarray:
 
 def cut_back(steps, stop_step: int, cut_back_steps: int, n: int) -> list[int]:
     """Indices of the last ``n`` saved frames at MD step <= ``stop_step - cut_back_steps`` (the frames
-    a few steps before a monitor stopped the run), latest last."""
+    a few steps before a monitor stopped the run), latest last. A run that failed sooner than
+    ``cut_back_steps`` after its first usable frame has none that far back: then the earliest frames
+    before the stop (MD step < ``stop_step``) fill up, so that a run failing at once still teaches the
+    next committee something (else every generation would explore into the same failure and select
+    nothing from it)."""
+    if n <= 0:
+        return []
     steps = np.asarray(steps, dtype=int)
-    ok = np.flatnonzero(steps <= int(stop_step) - int(cut_back_steps))
-    return ok[-n:].tolist() if n > 0 else []
+    ok = np.flatnonzero(steps <= int(stop_step) - int(cut_back_steps))[-n:].tolist()
+    late = np.flatnonzero((steps > int(stop_step) - int(cut_back_steps)) & (steps < int(stop_step)))
+    return ok + late[: n - len(ok)].tolist()
 
 
 def element_pairs(symbols) -> list[tuple[str, str]]:
