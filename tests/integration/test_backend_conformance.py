@@ -26,16 +26,23 @@ TINY = {"mace": {"preset": "small", "num_channels": 8, "max_epochs": 1, "batch_s
                  "stress_weight": 1.0, "e0s": "isolated", "r_max_A": 4.0},
         "deepmd": {"max_epochs": 5, "batch_size": 2, "seed": 5, "committee_size": 2, "stress_weight": 1.0, "e0s": "isolated",
                    "rcut_A": 4.0, "embedding_neuron": [4, 8], "axis_neuron": 2, "fitting_neuron": [8, 8], "threads": 1}}
+TINY["nequip"] = {"max_epochs": 2, "batch_size": 2, "seed": 5, "committee_size": 2, "stress_weight": 1.0, "e0s": "isolated",
+                  "r_max_A": 4.0, "num_layers": 2, "num_features": 4, "radial_mlp_width": 8, "threads": 1}
+TINY["allegro"] = {"max_epochs": 2, "batch_size": 2, "seed": 5, "committee_size": 2, "stress_weight": 1.0, "e0s": "isolated",
+                   "r_max_A": 4.0, "num_scalar_features": 8, "num_tensor_features": 2, "mlp_width": 8, "threads": 1}
 
 #: backends that run in their own environment (ilforge.envs): marked `backends`, skipped until created
-IN_ENV = {"deepmd"}
+IN_ENV = {"deepmd", "nequip", "allegro"}
+#: backend -> its environment where the names differ (nequip and allegro share one)
+ENV_OF = {"allegro": "nequip"}
 
 
 def _param(name):
     if name not in IN_ENV:
         return name
+    env = ENV_OF.get(name, name)
     return pytest.param(name, marks=[pytest.mark.backends, pytest.mark.skipif(
-        not is_ready(name), reason=f"the {name} environment is not created: run `ilforge env create {name}` (or `make test-backends`)")])
+        not is_ready(env), reason=f"the {env} environment is not created: run `ilforge env create {env}` (or `make test-backends`)")])
 
 
 @pytest.fixture(scope="module", params=[_param(n) for n in sorted(TINY)])
@@ -80,3 +87,42 @@ def _member_calc(c):
     from ilforge.models.registry import get_backend
 
     return get_backend(c.backend).load_calculator(c.members[0])
+
+
+# --- SevenNet (foundation model): zero-shot and a tiny fine-tune, float32 so looser finite differences;
+# no E0 check (its shifts are per-element baselines, an isolated atom's energy is not exactly one) ---
+SEVENN = {"zero_shot": {"preset": "zero_shot", "threads": 2},
+          "fine_tune": {"preset": "fine_tune", "max_epochs": 2, "batch_size": 2, "seed": 5, "threads": 2}}
+
+
+@pytest.fixture(scope="module", params=[pytest.param(p, marks=[pytest.mark.backends, pytest.mark.skipif(
+    not is_ready("sevenn"), reason="the sevenn environment is not created: run `ilforge env create sevenn` "
+    "(or `make test-backends`)")]) for p in sorted(SEVENN)])
+def sevenn_model(request, tmp_path_factory):
+    from ilforge.models.registry import get_backend
+
+    frames = alloy_frames(6, seed=2, repeat=(1, 1, 2))
+    settings = settings_class("sevenn").model_validate({"backend": "sevenn", **SEVENN[request.param]})
+    art = get_backend("sevenn").train(settings, frames[:4], frames[4:], tmp_path_factory.mktemp(f"sevenn_{request.param}"))
+    return art, frames
+
+
+def test_sevenn_forces_stress_and_round_trip(sevenn_model):
+    from ilforge.models.registry import get_backend
+
+    art, frames = sevenn_model
+    calc = get_backend("sevenn").load_calculator(art)
+    testing.check_forces(calc, frames[0], delta=1e-2, atol=5e-3, max_components=6)
+    testing.check_stress(calc, frames[0], delta=1e-3, atol=1e-4)
+    testing.check_round_trip(art, frames[:3], atol=1e-5)
+
+
+def test_sevenn_fine_tune_refits_shifts_first(sevenn_model):
+    art, _ = sevenn_model
+    if art.info["preset"] == "zero_shot":
+        assert art.info["foundation_model"] == "7net-0" and art.info["shift_refit"] is None
+        return
+    refit = art.info["shift_refit"]
+    assert set(refit["delta_eV"]) == {"Cu", "Au"}
+    assert refit["rmse_per_atom_after_eV"] < 0.2 * refit["rmse_per_atom_before_eV"]  # SevenNet-0 (PBE) vs EMT: eV/atom apart
+    assert art.info["metrics_valid"]["energy_rmse_meV_atom"] < 1000 * refit["rmse_per_atom_before_eV"] / 5

@@ -11,7 +11,17 @@ Pins (verified by installing them with Python 3.11 on Linux x86-64):
   has ``pair_style deepmd``); the LAMMPS plugin's C++ library loads ``libcudart.so.12`` even on a
   CPU, hence ``nvidia-cuda-runtime-cu12``. About 2.3 GB.
 
-NequIP/Allegro, apax and SevenNet have no entry yet (their pins are not verified here).
+- ``nequip``: nequip 0.19.1 and nequip-allegro 0.8.3 (e3nn 0.6.0) on torch 2.13.0's CPU build:
+  ``torch==2.13.0+cpu`` matches only PyTorch's CPU wheel, never PyPI's CUDA build, so pip must see
+  PyTorch's CPU index (``PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu``, inherited by the
+  environment's pip) or a local wheel (``PIP_FIND_LINKS``); without it pip fails naming the pin. The
+  index is not written into the spec: where it cannot be reached pip retries it for every package.
+  They cannot share ilforge's own environment (its e3nn pin differs). About 1.3 GB.
+
+- ``sevenn``: sevenn 0.13.0 (SevenNet-0, 7net-l3i5 and 7net-mf-0 weights ship in its wheel, so it runs
+  offline) on torch 2.13.0's CPU build, pinned the same way as ``nequip``.
+
+apax has no entry yet (its pins are not verified here).
 """
 
 from __future__ import annotations
@@ -46,6 +56,24 @@ SPECS: dict[str, EnvSpec] = {
         "ase==3.29.*",
         "numpy",
         "nvidia-cuda-runtime-cu12",
+    )),
+    # NequIP and Allegro share one environment (nequip-allegro extends nequip); torch's CPU build is
+    # pinned (+cpu) so no CUDA build is pulled
+    "nequip": EnvSpec("nequip", (
+        "torch==2.13.0+cpu",
+        "nequip==0.19.1",
+        "nequip-allegro==0.8.3",
+        "e3nn==0.6.0",
+        "ase==3.29.*",
+        "numpy",
+    )),
+    # SevenNet: torch's CPU build pinned as for nequip (sevenn itself accepts any torch >= 2)
+    "sevenn": EnvSpec("sevenn", (
+        "--extra-index-url=https://download.pytorch.org/whl/cpu",
+        "torch==2.13.0+cpu",
+        "sevenn==0.13.0",
+        "ase==3.29.*",
+        "numpy",
     )),
 }
 

@@ -50,14 +50,16 @@ class LammpsExport:
     elements: list[str]
     e0_offset_eV: float
     files: list[str] = field(default_factory=list)
+    pre_box: list[str] = field(default_factory=list)
 
     def setup_commands(self) -> list[str]:
-        return setup_commands(self.pair_style, self.pair_coeff)
+        return setup_commands(self.pair_style, self.pair_coeff, pre_box=self.pre_box)
 
 
-def setup_commands(pair_style: str, pair_coeff: str, data_file: str = DATA_FILE) -> list[str]:
-    """LAMMPS commands up to the force field: metal units, periodic box from ``data_file``, the pair style."""
-    return ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map yes", f"read_data {data_file}",
+def setup_commands(pair_style: str, pair_coeff: str, data_file: str = DATA_FILE, pre_box=()) -> list[str]:
+    """LAMMPS commands up to the force field: metal units, ``pre_box`` (settings a pair style needs before
+    the box exists, e.g. ``newton off`` for pair_nequip), periodic box from ``data_file``, the pair style."""
+    return ["units metal", "boundary p p p", "atom_style atomic", "atom_modify map yes", *pre_box, f"read_data {data_file}",
             f"pair_style {pair_style}", f"pair_coeff {pair_coeff}"]
 
 
@@ -129,7 +131,8 @@ def export_lammps(model_dir: str | Path, out_dir: str | Path, box: str | Path | 
     style, coeff, files, notes = writer(model, out, elements)
     e0s = model.members[0].info.get("e0s", {}).get("values_eV", {}) if getattr(writer, "excludes_e0s", False) else {}
     offset = float(sum(e0s.get(s, 0.0) for s in atoms.get_chemical_symbols()))
-    exp = LammpsExport(out, model.backend, style, coeff, elements, offset, [*files, DATA_FILE, INPUT_FILE, EXPORT_JSON])
+    exp = LammpsExport(out, model.backend, style, coeff, elements, offset, [*files, DATA_FILE, INPUT_FILE, EXPORT_JSON],
+                       list(getattr(writer, "pre_pair_commands", [])))
     write_text_atomic(out / INPUT_FILE, _input_text(exp, notes, npt_block(temperature_K, pressure_bar, timestep_fs, steps, seed)))
     write_json_atomic(out / EXPORT_JSON, {"model_dir": str(Path(model_dir).resolve()), "backend": exp.backend, "pair_style": style,
                                           "pair_coeff": coeff, "elements": elements, "e0_offset_eV": offset, "files": exp.files,

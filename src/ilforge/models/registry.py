@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
 BACKENDS: dict[str, str] = {
     "mace": "ilforge.models.mace_backend:MaceBackend",
     "deepmd": "ilforge.models.deepmd_backend:DeepmdBackend",
+    "sevenn": "ilforge.models.sevenn_backend:SevennBackend",
+    "nequip": "ilforge.models.nequip_backend:NequipBackend",
+    "allegro": "ilforge.models.nequip_backend:AllegroBackend",
 }
 #: the backend of a recipe whose ``training:`` section names none
 DEFAULT_BACKEND = "mace"

@@ -232,6 +232,20 @@ def _cp2k() -> Labeler:
     return lab
 
 
+def _sevennet_skip() -> str | None:
+    """Why the SevenNet-0 rung cannot run (its environment is not created), or None."""
+    from ilforge.envs.manager import is_ready
+
+    return None if is_ready("sevenn") else "no sevenn environment: create it with `ilforge env create sevenn` (~1.5 GB)"
+
+
+def _sevennet() -> Labeler:
+    from ilforge.reference.registry import make_labeler
+    from ilforge.reference.settings import LabelSettings
+
+    return make_labeler(LabelSettings(labeler="sevennet", options={"model": "7net-0"}))
+
+
 def _recipe_labeler(project: Project, recipe, cutoff_A: float) -> Callable[[], Labeler]:
     def build() -> Labeler:
         from ilforge.reference.registry import make_labeler
@@ -267,7 +281,7 @@ def method_ladder(project: Project, recipe, comp, names, cutoff_A: float) -> lis
         elif n == "cp2k":
             out.append(("CP2K PBE", _cp2k, d3))
         else:
-            out.append(("SevenNet-0", "no SevenNet environment in this installation", d3))
+            out.append(("SevenNet-0", _sevennet_skip() or _sevennet, d3))
     return out
 
 

@@ -23,6 +23,7 @@ LABELERS = {
     "espresso": "ilforge.reference.espresso:EspressoLabeler",
     "ase": "ilforge.reference.ase_calc:ASECalculatorLabeler",
     "classical": "ilforge.reference.classical:ClassicalLabeler",
+    "sevennet": "ilforge.reference.sevennet:SevenNetLabeler",
 }
 
 

@@ -86,8 +86,8 @@ class StrategySettings(_Strict):
 class LabelSettings(_Strict):
     """Which labeler produces reference energies, forces and stress, and its options."""
 
-    labeler: Literal["xtb", "cp2k", "espresso", "classical", "ase"] = "xtb"
-    method: str | None = Field(None, description="e.g. GFN1-xTB, GFN2-xTB (xtb); PBE (cp2k, espresso)")
+    labeler: Literal["xtb", "cp2k", "espresso", "classical", "ase", "sevennet"] = "xtb"
+    method: str | None = Field(None, description="e.g. GFN1-xTB, GFN2-xTB (xtb); PBE (cp2k, espresso); 7net-0 (sevennet)")
     options: dict[str, Any] = Field(
         default_factory=dict,
         description="labeler-specific settings, passed to its constructor (see docs/labelling.md)",

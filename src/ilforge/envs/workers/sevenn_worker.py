@@ -1,0 +1,176 @@
+"""SevenNet worker, run by path with the ``sevenn`` environment's Python: ``python sevenn_worker.py DIR``.
+
+Reads ``DIR/task.json`` and writes ``DIR/result.json`` last. Imports only the standard library,
+numpy, ASE, torch and sevenn (the environment has no ilforge). ``task["model"]`` is a pretrained
+name (``7net-0``, ``7net-l3i5``...; the weights ship in sevenn's wheel, no download) or the path of a
+SevenNet checkpoint (``.pth``). Modes (``task["mode"]``):
+
+- ``predict``: ``SevenNetCalculator`` on every frame of ``frames`` (extxyz) -> ``predictions.npz``;
+- ``client``: ASE ``SocketClient`` on ``unixsocket`` with the SevenNet calculator;
+- ``refit``: the checkpoint with per-element energy shifts changed, shift[Z] += ``delta_eV[Z]`` (eV per
+  atom of element Z), saved as ``output`` (the fine-tuning start point);
+- ``train``: ``sevenn train`` in DIR on sevenn's ``fine_tune`` preset merged with ``input`` (ilforge's
+  train/data settings and start checkpoint; the model block from that checkpoint's config), written as
+  ``sevenn_input.yaml``; the best checkpoint (lowest validation loss) copied to ``model``.
+
+SevenNet's energy is E = Σ_i [scale_Z · ε_i + shift_Z] (eV), ε_i the network's output for atom i
+(Park et al., J. Chem. Theory Comput. 20, 4857 (2024)). Forces eV/Å; stress eV/Å³ in ASE's sign
+and Voigt order (xx, yy, zz, yz, xz, xy), for periodic frames only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHIFT_KEY = "rescale_atomic_energy.shift"
+
+
+def _write_result(directory: Path, doc: dict) -> None:
+    tmp = directory / ".result.json.tmp"
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, directory / "result.json")
+
+
+def _calculator(task: dict):
+    import torch
+    from sevenn.calculator import SevenNetCalculator
+
+    torch.set_num_threads(int(task.get("threads") or torch.get_num_threads()))
+    return SevenNetCalculator(model=str(task["model"]), device="cpu", modal=task.get("modal"))
+
+
+def _evaluate(calc, atoms) -> tuple:
+    a = atoms.copy()
+    a.calc = calc
+    energy = float(a.get_potential_energy())
+    forces = np.array(a.get_forces(), dtype=float)
+    stress = np.array(a.get_stress(voigt=True), dtype=float) if a.pbc.all() else None
+    return energy, forces, stress
+
+
+def predict(task: dict, directory: Path) -> dict:
+    import ase.io
+
+    frames = list(ase.io.read(directory / task["frames"], index=":"))
+    t0 = time.perf_counter()
+    calc = _calculator(task)
+    t1 = time.perf_counter()
+    results = [_evaluate(calc, a) for a in frames]
+    t2 = time.perf_counter()
+    nan6 = np.full(6, np.nan)
+    np.savez(directory / "predictions.npz", energy=np.array([r[0] for r in results]),
+             forces=np.concatenate([r[1] for r in results]) if results else np.zeros((0, 3)),
+             stress=np.array([nan6 if r[2] is None else r[2] for r in results]).reshape(-1, 6),
+             natoms=np.array([len(a) for a in frames], dtype=int))
+    return {"predictions": "predictions.npz", "n_frames": len(frames), "load_s": t1 - t0,
+            "seconds_per_frame": (t2 - t1) / max(1, len(frames)), "sevenn_version": _version()}
+
+
+def client(task: dict, directory: Path) -> dict:
+    import ase.io
+    from ase.calculators.socketio import SocketClient
+
+    atoms = ase.io.read(directory / task["atoms"])
+    atoms.calc = _calculator(task)
+    SocketClient(unixsocket=task["unixsocket"]).run(atoms, use_stress=bool(atoms.pbc.all()))
+    return {"closed": True}
+
+
+def refit(task: dict, directory: Path) -> dict:
+    """Add ``delta_eV`` (symbol -> eV) to the checkpoint's per-element shifts (refused for a model with
+    one shared shift); an empty ``delta_eV`` copies the checkpoint."""
+    import torch
+    from ase.data import atomic_numbers
+    from sevenn.util import load_checkpoint
+
+    raw = torch.load(load_checkpoint(str(task["model"])).checkpoint_path, map_location="cpu", weights_only=False)
+    type_map = raw["config"]["_type_map"]  # atomic number -> index of the model's species
+    shift = raw["model_state_dict"][SHIFT_KEY].clone()
+    if task["delta_eV"] and shift.numel() != len(type_map):
+        raise SystemExit(f"{task['model']} has one shift for all elements ({shift.numel()} values for "
+                         f"{len(type_map)} species): per-element shifts cannot be refitted")
+    before, after = {}, {}
+    for symbol, delta in task["delta_eV"].items():
+        z = atomic_numbers[symbol]
+        if z not in type_map:
+            raise SystemExit(f"element {symbol} is not among the {len(type_map)} species of {task['model']}")
+        k = type_map[z]
+        before[symbol] = float(shift[k])
+        shift[k] = shift[k] + float(delta)
+        after[symbol] = float(shift[k])
+    raw["model_state_dict"][SHIFT_KEY] = shift
+    torch.save(raw, directory / task["output"])
+    return {"output": task["output"], "shift_before_eV": before, "shift_after_eV": after, "sevenn_version": _version()}
+
+
+def _plain(value) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except TypeError:
+        return False
+
+
+def fine_tune_doc(task: dict, directory: Path) -> dict:
+    """sevenn's ``fine_tune`` preset with its model block taken from the start checkpoint's config
+    (the architecture must match the weights) and ilforge's ``train``/``data`` settings on top."""
+    import sevenn
+    import torch
+    import yaml
+
+    doc = yaml.safe_load((Path(sevenn.__file__).parent / "presets" / "fine_tune.yaml").read_text())
+    ours = yaml.safe_load((directory / task["input"]).read_text())
+    start = ours["train"]["continue"]["checkpoint"]
+    config = torch.load(directory / start, map_location="cpu", weights_only=False)["config"]
+    for key in list(doc["model"]):
+        if key in config and not key.startswith("train_") and _plain(config[key]):
+            doc["model"][key] = config[key]
+    doc["model"].update(ours.get("model", {}))
+    doc["train"].update(ours["train"])
+    doc["data"] = ours["data"]
+    return doc
+
+
+def train(task: dict, directory: Path) -> dict:
+    import yaml
+
+    t0 = time.perf_counter()
+    (directory / "sevenn_input.yaml").write_text(yaml.safe_dump(fine_tune_doc(task, directory), sort_keys=False))
+    exe = Path(sys.executable).parent / "sevenn"
+    proc = subprocess.run([str(exe), "train", "sevenn_input.yaml", "-w", "."], cwd=directory, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"sevenn train {task['input']} failed with exit status {proc.returncode}")
+    best = directory / "checkpoint_best.pth"
+    if not best.is_file():
+        raise SystemExit(f"sevenn wrote no {best.name} (no validation set?)")
+    shutil.copyfile(best, directory / task["model"])
+    return {"model": task["model"], "train_s": time.perf_counter() - t0, "sevenn_version": _version()}
+
+
+def _version() -> str:
+    import sevenn
+
+    return str(getattr(sevenn, "__version__", "?"))
+
+
+MODES = {"predict": predict, "client": client, "refit": refit, "train": train}
+
+
+def main(argv: list[str]) -> int:
+    directory = Path(argv[0]).resolve()
+    task = json.loads((directory / "task.json").read_text())
+    result = MODES[task["mode"]](task, directory)
+    _write_result(directory, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,53 @@
+"""Settings of the SevenNet backend (recipe ``training:`` with ``backend: sevenn``).
+
+SevenNet (Park et al., J. Chem. Theory Comput. 20, 4857 (2024)) is a NequIP-style E(3)-equivariant
+network; its energy is E = Σ_i [s_Z · ε_i + μ_Z] (eV), with ε_i the network's output for atom i and
+per-element scale s_Z and shift μ_Z. ilforge uses its pretrained foundation models (``7net-0``:
+SevenNet-0, trained on PBE/PBE+U MPtrj; cutoff 5 Å, 5 interaction layers, 0.84 M parameters), which
+ship in sevenn's wheel:
+
+========== ==============================================================================
+preset     what ``ilforge train`` does
+========== ==============================================================================
+zero_shot  no training: the artifact is the foundation model itself (``foundation_model``)
+fine_tune  sevenn's ``fine_tune`` preset (written by ilforge) started from the foundation model
+           after refitting its shifts μ_Z to the labels' level of theory (``refit_shifts``)
+========== ==============================================================================
+
+Shift refit (before fine-tuning): with the count matrix N (frames × elements) and the residuals
+r_f = E_ref,f − E_7net,f (eV), the shifts change by δ = argmin ||N δ − r||² (least squares, as
+:func:`ilforge.models.e0s.fit_e0s`); combinations the frames leave undetermined (a neat ionic
+liquid has rank 1) take the isolated-atom differences E0_ref[Z] − E_7net(isolated Z) projected on
+the null space of N when ilforge has isolated-atom energies, else stay at the foundation model's
+values (minimum-norm solution). Without it, SevenNet-0's PBE shifts leave energies tens of eV/atom
+off on xTB or classical labels and fine-tuning does not recover.
+
+Loss (sevenn's): Huber(δ = 0.01) of energy per atom + ``forces_weight/energy_weight`` × forces +
+stress term with weight ``sevenn_stress_weight`` (sevenn's stress is in kbar) when every training frame
+has a stress label. The learning rate decays exponentially (γ = 0.99 per epoch).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ilforge.models.settings import TrainingSettings
+
+
+class SevennSettings(TrainingSettings):
+    """SevenNet: zero-shot foundation model or fine-tuning with refitted per-element shifts."""
+
+    backend: Literal["sevenn"] = "sevenn"
+    preset: Literal["zero_shot", "fine_tune"] = Field(
+        "fine_tune", description="zero_shot: use the foundation model as it is; fine_tune: refit shifts, then train")
+    foundation_model: str = Field("7net-0", pattern=r"^[A-Za-z0-9_.\-]+$",
+                                  description="pretrained SevenNet shipped with sevenn (7net-0, 7net-l3i5)")
+    modal: str | None = Field(None, description="fidelity of a multi-fidelity model (7net-mf-0: e.g. PBE); None for 7net-0")
+    refit_shifts: bool = Field(True, description="refit the per-element energy shifts to the labels before fine-tuning")
+    learning_rate: float = Field(0.004, gt=0, description="Adam learning rate (sevenn's fine_tune preset: 0.004)")
+    max_epochs: int = Field(20, ge=1, description="fine-tuning epochs")
+    dtype: Literal["float32"] = Field("float32", description="SevenNet runs in float32 only (sevenn refuses double)")
+    sevenn_stress_weight: float = Field(0.01, ge=0, description="sevenn's stress-loss weight (stress in kbar; preset 0.01)")
+    threads: int | None = Field(None, ge=1, description="torch threads of the SevenNet processes (None: torch's default)")
