@@ -20,7 +20,7 @@ from ase import Atoms
 from ilforge import keys
 from ilforge.jsonio import write_extxyz_atomic
 from ilforge.errors import IlforgeError
-from ilforge.models.base import TrainingDataError, check_labelled, is_labelled
+from ilforge.models.base import TrainingDataError, check_labelled, is_labelled, level_of_theory
 from ilforge.models.e0s import is_isolated_atom
 from ilforge.project import Project
 
@@ -195,3 +195,19 @@ def ensure_validation(train: list[Atoms], valid: list[Atoms], fraction: float, s
         raise TrainingDataError(f"need at least 2 labelled frames to train (one for validation), got {len(train)}")
     train, valid, _ = split_by_composition(train, fraction or 0.1, 0.0, seed, group_key=None)
     return train, valid
+
+
+def split_training_frames(settings, train_frames: list[Atoms], valid_frames: list[Atoms]):
+    """(train, valid, isolated, level) of a fit, as every backend prepares it: isolated atoms taken out
+    (they fix E0s, not the fit), labels and the one level of theory checked, a validation part drawn
+    from the training frames when none is given (``settings.valid_fraction``, seeded)."""
+    from ilforge.models.e0s import is_isolated_atom
+
+    isolated = [a for a in train_frames if is_isolated_atom(a)]
+    train = [a for a in train_frames if not is_isolated_atom(a)]
+    valid = [a for a in valid_frames if not is_isolated_atom(a)]
+    check_labelled(train, "training frames")
+    level = level_of_theory(train + valid + isolated, "training and validation frames")
+    train, valid = ensure_validation(train, valid, settings.valid_fraction, settings.effective_seed())
+    check_labelled(valid, "validation frames")
+    return train, valid, isolated, level

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -35,10 +33,11 @@ from ilforge.envs.subprocess_task import run_in_env
 from ilforge.errors import IlforgeError
 from ilforge.jsonio import write_json_atomic
 from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
-from ilforge.models.base import Backend, check_labelled, level_of_theory
-from ilforge.models.data import ensure_validation, read_frames_file, write_frames
+from ilforge.models.base import Backend
+from ilforge.models.data import split_training_frames, write_frames
+from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, kept_frames, predict_in_env, promote_fit
 from ilforge.models.deepmd_settings import DeepmdSettings
-from ilforge.models.e0s import E0s, elements_of, is_isolated_atom, resolve_e0s
+from ilforge.models.e0s import E0s, elements_of, resolve_e0s
 from ilforge.models.metrics import compute_metrics
 from ilforge.units import EV_TO_MEV
 
@@ -49,8 +48,6 @@ WORKER = "deepmd_worker"
 MODEL_FILE = "model.pb"
 INPUT_FILE = "input.json"
 LCURVE = "lcurve.out"
-TRAIN_FILE = "train.extxyz"
-VALID_FILE = "valid.extxyz"
 FIT_DIR = "_fit"
 
 
@@ -192,29 +189,6 @@ def check_model_file(path: str | Path) -> Path:
     return path
 
 
-def _split_frames(settings: DeepmdSettings, train_frames: list[Atoms], valid_frames: list[Atoms]):
-    """(train, valid, isolated, level): isolated atoms taken out, labels and level checked, a validation part
-    drawn from the training frames when none is given."""
-    isolated = [a for a in train_frames if is_isolated_atom(a)]
-    train = [a for a in train_frames if not is_isolated_atom(a)]
-    valid = [a for a in valid_frames if not is_isolated_atom(a)]
-    check_labelled(train, "training frames")
-    level = level_of_theory(train + valid + isolated, "training and validation frames")
-    train, valid = ensure_validation(train, valid, settings.valid_fraction, settings.effective_seed())
-    check_labelled(valid, "validation frames")
-    return train, valid, isolated, level
-
-
-def _promote(fit: Path, model_dir: Path) -> None:
-    """Move a complete fit into ``model_dir`` entry by entry, the model file last (model.json follows)."""
-    for src in sorted(fit.iterdir(), key=lambda p: p.name == MODEL_FILE):
-        dst = model_dir / src.name
-        if dst.is_dir():
-            shutil.rmtree(dst)
-        os.replace(src, dst)
-    fit.rmdir()
-
-
 def _prepare_fit(settings: DeepmdSettings, train, valid, e0s: E0s, fit: Path) -> tuple[dict, int]:
     """Data systems, ``input.json`` and the frames of a fit in ``fit``; (input, steps per epoch)."""
     type_map = elements_of(train + valid)
@@ -259,7 +233,7 @@ class DeepmdBackend(Backend):
               isolated_energies: dict[str, float] | None = None) -> ModelArtifact:
         settings = settings if isinstance(settings, DeepmdSettings) else DeepmdSettings.model_validate(settings.model_dump())
         model_dir = Path(model_dir).resolve()
-        train, valid, isolated, level = _split_frames(settings, train_frames, valid_frames)
+        train, valid, isolated, level = split_training_frames(settings, train_frames, valid_frames)
         settings = settings.with_stress_weight(all(keys.REF_STRESS in a.info for a in train))
         e0s = resolve_e0s(train + isolated, settings.e0s, isolated_energies)
         fit = model_dir / FIT_DIR
@@ -281,29 +255,19 @@ class DeepmdBackend(Backend):
         artifact = ModelArtifact(fit, info)
         artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid))["overall"]
         write_training_curve(fit, read_lcurve(fit / LCURVE, spe))
-        _promote(fit, model_dir)
+        promote_fit(fit, model_dir, MODEL_FILE)
         artifact.directory = model_dir
         artifact.save()
         return artifact
 
     def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
-        return read_frames_file(artifact.directory / TRAIN_FILE), read_frames_file(artifact.directory / VALID_FILE)
+        return kept_frames(artifact.directory)
 
     def predict(self, artifact: ModelArtifact, frames: list[Atoms], device: str = "cpu", batch_size: int = 16) -> list[dict]:
         """Batched ``DeepPot`` predictions in the environment (energy eV with the E0s, forces eV/Å, stress eV/Å³)."""
-        if not frames:
-            return []
-        threads = artifact.info.get("settings", {}).get("threads")
-        with tempfile.TemporaryDirectory(prefix="ilforge-deepmd-predict-") as tmp:
-            write_frames(Path(tmp) / "frames.extxyz", frames)
-            task = {"mode": "predict", "model": str(artifact.model_file.resolve()), "frames": "frames.extxyz",
-                    "e0s": artifact.info["e0s"]["values_eV"], "batch_size": batch_size}
-            run_in_env(ENV, WORKER, task, tmp, threads=threads)
-            with np.load(Path(tmp) / "predictions.npz") as npz:
-                energy, forces, stress, natoms = (npz[k] for k in ("energy", "forces", "stress", "natoms"))
-        splits = np.split(forces, np.cumsum(natoms)[:-1])
-        return [{"energy": float(e), "forces": np.array(f), "stress": None if np.isnan(s).any() else np.array(s)}
-                for e, f, s in zip(energy, splits, stress)]
+        task = {"mode": "predict", "model": str(artifact.model_file.resolve()), "e0s": artifact.info["e0s"]["values_eV"],
+                "batch_size": batch_size}
+        return predict_in_env(ENV, WORKER, task, frames, artifact.info.get("settings", {}).get("threads"))[0]
 
     def load_calculator(self, model: ModelArtifact | str | Path, device: str = "cpu", dtype: str | None = None):
         """The socket calculator (:class:`~ilforge.envs.socket_calc.EnvSocketCalculator`) of a trained model

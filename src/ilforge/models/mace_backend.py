@@ -28,9 +28,9 @@ from ilforge import keys
 from ilforge.errors import IlforgeError, require
 from ilforge.labels import voigt
 from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
-from ilforge.models.base import Backend, check_labelled, level_of_theory
-from ilforge.models.data import ensure_validation, read_frames_file, write_frames
-from ilforge.models.e0s import E0s, is_isolated_atom, resolve_e0s
+from ilforge.models.base import Backend
+from ilforge.models.data import read_frames_file, split_training_frames, write_frames
+from ilforge.models.e0s import E0s, resolve_e0s
 from ilforge.models.mace_finetune import foundation_settings
 from ilforge.models.mace_cli import (
     LOG_DIR, MODEL_STEM, RESULTS_DIR, TRAIN_FILE, VALID_FILE, epoch_log, mace_arguments, mace_module,
@@ -145,19 +145,6 @@ def mace_training_curve(model_dir: Path) -> list[dict]:
     return list(rows.values())
 
 
-def _split_frames(settings: MaceSettings, train_frames, valid_frames):
-    """(train, valid, isolated, level): isolated atoms taken out, labels and level checked, a validation
-    part drawn from the training frames when none is given."""
-    isolated = [a for a in train_frames if is_isolated_atom(a)]
-    train = [a for a in train_frames if not is_isolated_atom(a)]
-    valid = [a for a in valid_frames if not is_isolated_atom(a)]
-    check_labelled(train, "training frames")
-    level = level_of_theory(train + valid + isolated, "training and validation frames")
-    train, valid = ensure_validation(train, valid, settings.valid_fraction, settings.effective_seed())
-    check_labelled(valid, "validation frames")
-    return train, valid, isolated, level
-
-
 #: the folder inside a model directory where a fit runs; its files replace the previous fit's only once
 #: the fit is complete, so a failed or killed retraining keeps the previous good model
 FIT_DIR = "_fit"
@@ -242,7 +229,7 @@ class MaceBackend(Backend):
             settings = foundation_settings(settings)
         model_dir = Path(model_dir).resolve()
         model_dir.mkdir(parents=True, exist_ok=True)
-        train, valid, isolated, level = _split_frames(settings, train_frames, valid_frames)
+        train, valid, isolated, level = split_training_frames(settings, train_frames, valid_frames)
         if settings.batch_size > len(train):  # mace drops incomplete training batches: keep at least one
             log.warning("batch_size %d > %d training frames: using batch_size %d", settings.batch_size, len(train), len(train))
             settings = settings.model_copy(update={"batch_size": len(train)})

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,9 +27,10 @@ from ilforge.envs.socket_calc import SocketCalculatorFactory
 from ilforge.envs.subprocess_task import run_in_env
 from ilforge.errors import IlforgeError
 from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
-from ilforge.models.base import Backend, check_labelled, level_of_theory
-from ilforge.models.data import ensure_validation, read_frames_file, write_frames
-from ilforge.models.e0s import count_matrix, elements_of, is_isolated_atom
+from ilforge.models.base import Backend
+from ilforge.models.data import split_training_frames, write_frames
+from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, kept_frames, predict_in_env, promote_fit
+from ilforge.models.e0s import count_matrix, elements_of
 from ilforge.models.metrics import compute_metrics
 from ilforge.models.sevenn_settings import SevennSettings
 from ilforge.plan import linalg
@@ -43,8 +43,6 @@ WORKER = "sevenn_worker"
 MODEL_FILE = "model.pth"
 BASE_FILE = "base_refit.pth"
 INPUT_FILE = "input.yaml"
-TRAIN_FILE = "train.extxyz"
-VALID_FILE = "valid.extxyz"
 FIT_DIR = "_fit"
 
 
@@ -139,18 +137,7 @@ def check_model_file(path: str | Path) -> Path:
 
 def _predict_raw(model: str, frames: list[Atoms], threads: int | None, modal: str | None) -> tuple[list[dict], dict]:
     """SevenNet predictions of ``frames`` with ``model`` (a pretrained name or a checkpoint path), and the worker's result."""
-    if not frames:
-        return [], {}
-    with tempfile.TemporaryDirectory(prefix="ilforge-sevenn-predict-") as tmp:
-        write_frames(Path(tmp) / "frames.extxyz", frames)
-        res = run_in_env(ENV, WORKER, {"mode": "predict", "model": model, "frames": "frames.extxyz",
-                                       "threads": threads, "modal": modal}, tmp, threads=threads)
-        with np.load(Path(tmp) / "predictions.npz") as npz:
-            energy, forces, stress, natoms = (npz[k] for k in ("energy", "forces", "stress", "natoms"))
-    splits = np.split(forces, np.cumsum(natoms)[:-1])
-    preds = [{"energy": float(e), "forces": np.array(f), "stress": None if np.isnan(s).any() else np.array(s)}
-             for e, f, s in zip(energy, splits, stress)]
-    return preds, res
+    return predict_in_env(ENV, WORKER, {"mode": "predict", "model": model, "threads": threads, "modal": modal}, frames, threads)
 
 
 def _isolated_deltas(settings: SevennSettings, elements: list[str], isolated_energies: dict | None,
@@ -164,17 +151,6 @@ def _isolated_deltas(settings: SevennSettings, elements: list[str], isolated_ene
     atoms = [Atoms(e, positions=[[10.0, 10.0, 10.0]], cell=[20.0] * 3, pbc=False) for e in have]
     preds, _ = _predict_raw(settings.foundation_model, atoms, settings.threads, settings.modal)
     return {e: ref[e] - p["energy"] for e, p in zip(have, preds)}
-
-
-def _split_frames(settings: SevennSettings, train_frames: list[Atoms], valid_frames: list[Atoms]):
-    isolated = [a for a in train_frames if is_isolated_atom(a)]
-    train = [a for a in train_frames if not is_isolated_atom(a)]
-    valid = [a for a in valid_frames if not is_isolated_atom(a)]
-    check_labelled(train, "training frames")
-    level = level_of_theory(train + valid + isolated, "training and validation frames")
-    train, valid = ensure_validation(train, valid, settings.valid_fraction, settings.effective_seed())
-    check_labelled(valid, "validation frames")
-    return train, valid, isolated, level
 
 
 def _shift_refit(settings: SevennSettings, train: list[Atoms], isolated: list[Atoms], isolated_energies, fit: Path) -> dict:
@@ -216,16 +192,6 @@ def _fit(settings: SevennSettings, train, isolated, valid, isolated_energies, fi
     return refit, refit["shift_after_eV"], _fine_tune(settings, train, valid, fit)
 
 
-def _promote(fit: Path, model_dir: Path) -> None:
-    """Move a complete fit into ``model_dir`` entry by entry, the model file last (model.json follows)."""
-    for src in sorted(fit.iterdir(), key=lambda p: p.name == MODEL_FILE):
-        dst = model_dir / src.name
-        if dst.is_dir():
-            shutil.rmtree(dst)
-        src.replace(dst)
-    fit.rmdir()
-
-
 class SevennBackend(Backend):
     """SevenNet (sevenn 0.13) in the ``sevenn`` environment: zero-shot or fine-tuned foundation model."""
 
@@ -237,7 +203,7 @@ class SevennBackend(Backend):
               isolated_energies: dict[str, float] | None = None) -> ModelArtifact:
         settings = settings if isinstance(settings, SevennSettings) else SevennSettings.model_validate(settings.model_dump())
         model_dir = Path(model_dir).resolve()
-        train, valid, isolated, level = _split_frames(settings, train_frames, valid_frames)
+        train, valid, isolated, level = split_training_frames(settings, train_frames, valid_frames)
         fit = model_dir / FIT_DIR
         shutil.rmtree(fit, ignore_errors=True)
         fit.mkdir(parents=True)
@@ -257,7 +223,7 @@ class SevennBackend(Backend):
         artifact = ModelArtifact(fit, info)
         artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid))["overall"]
         write_training_curve(fit, read_lc(fit / "lc.csv"))
-        _promote(fit, model_dir)
+        promote_fit(fit, model_dir, MODEL_FILE)
         artifact.directory = model_dir
         artifact.save()
         return artifact
@@ -265,7 +231,7 @@ class SevennBackend(Backend):
     def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
         if not (artifact.directory / TRAIN_FILE).is_file():
             raise NotImplementedError("a zero-shot SevenNet model was fitted on no frames")
-        return read_frames_file(artifact.directory / TRAIN_FILE), read_frames_file(artifact.directory / VALID_FILE)
+        return kept_frames(artifact.directory)
 
     def predict(self, artifact: ModelArtifact, frames: list[Atoms], device: str = "cpu", batch_size: int = 16) -> list[dict]:
         """Predictions in the environment (energy eV, forces eV/Å, stress eV/Å³ Voigt or None)."""

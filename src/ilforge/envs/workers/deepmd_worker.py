@@ -17,8 +17,6 @@ xx, yy, zz, yz, xz, xy.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 import time
@@ -26,11 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _write_result(directory: Path, doc: dict) -> None:
-    tmp = directory / ".result.json.tmp"
-    tmp.write_text(json.dumps(doc))
-    os.replace(tmp, directory / "result.json")
+from worker_common import main, save_predictions  # sibling script (this folder is on sys.path)
 
 
 def _dp(args: list[str], directory: Path) -> None:
@@ -103,11 +97,7 @@ def predict(task: dict, directory: Path) -> dict:
     for idx in _groups(frames, int(task.get("batch_size", 16))):
         for i, r in zip(idx, ev.evaluate([frames[i] for i in idx])):
             results[i] = r
-    nan6 = np.full(6, np.nan)
-    np.savez(directory / "predictions.npz", energy=np.array([r[0] for r in results]),
-             forces=np.concatenate([r[1] for r in results]) if results else np.zeros((0, 3)),
-             stress=np.array([nan6 if r[2] is None else r[2] for r in results]).reshape(-1, 6),
-             natoms=np.array([len(a) for a in frames], dtype=int))
+    save_predictions(directory, frames, results)
     return {"predictions": "predictions.npz", "n_frames": len(frames)}
 
 
@@ -164,13 +154,5 @@ def run_lammps(task: dict, directory: Path) -> dict:
 MODES = {"train": train, "predict": predict, "client": client, "lammps": run_lammps}
 
 
-def main(argv: list[str]) -> int:
-    directory = Path(argv[0]).resolve()
-    task = json.loads((directory / "task.json").read_text())
-    result = MODES[task["mode"]](task, directory)
-    _write_result(directory, result)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(MODES, sys.argv[1:]))

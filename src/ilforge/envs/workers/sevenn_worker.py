@@ -21,7 +21,6 @@ and Voigt order (xx, yy, zz, yz, xz, xy), for periodic frames only.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,13 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from worker_common import main, save_predictions  # sibling script (this folder is on sys.path)
+
 SHIFT_KEY = "rescale_atomic_energy.shift"
-
-
-def _write_result(directory: Path, doc: dict) -> None:
-    tmp = directory / ".result.json.tmp"
-    tmp.write_text(json.dumps(doc))
-    os.replace(tmp, directory / "result.json")
 
 
 def _calculator(task: dict):
@@ -65,11 +60,7 @@ def predict(task: dict, directory: Path) -> dict:
     t1 = time.perf_counter()
     results = [_evaluate(calc, a) for a in frames]
     t2 = time.perf_counter()
-    nan6 = np.full(6, np.nan)
-    np.savez(directory / "predictions.npz", energy=np.array([r[0] for r in results]),
-             forces=np.concatenate([r[1] for r in results]) if results else np.zeros((0, 3)),
-             stress=np.array([nan6 if r[2] is None else r[2] for r in results]).reshape(-1, 6),
-             natoms=np.array([len(a) for a in frames], dtype=int))
+    save_predictions(directory, frames, results)
     return {"predictions": "predictions.npz", "n_frames": len(frames), "load_s": t1 - t0,
             "seconds_per_frame": (t2 - t1) / max(1, len(frames)), "sevenn_version": _version()}
 
@@ -164,13 +155,5 @@ def _version() -> str:
 MODES = {"predict": predict, "client": client, "refit": refit, "train": train}
 
 
-def main(argv: list[str]) -> int:
-    directory = Path(argv[0]).resolve()
-    task = json.loads((directory / "task.json").read_text())
-    result = MODES[task["mode"]](task, directory)
-    _write_result(directory, result)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(MODES, sys.argv[1:]))

@@ -1,0 +1,42 @@
+"""What every worker script shares (imported by its sibling scripts, which run by path in a backend
+environment: only the standard library and numpy here, never ilforge).
+
+- :func:`write_result`: ``result.json`` written atomically (a killed worker leaves none);
+- :func:`save_predictions`: ``predictions.npz`` with ``energy`` (F,) eV, ``forces`` (Σn, 3) eV/Å,
+  ``stress`` (F, 6) eV/Å³ Voigt (NaN for a frame without a periodic cell) and ``natoms`` (F,), the
+  layout :func:`ilforge.models.env_backend.predict_in_env` reads;
+- :func:`main`: ``python WORKER.py DIR`` runs ``MODES[task["mode"]]`` on ``DIR/task.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+PREDICTIONS = "predictions.npz"
+
+
+def write_result(directory: Path, doc: dict) -> None:
+    tmp = directory / ".result.json.tmp"
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, directory / "result.json")
+
+
+def save_predictions(directory: Path, frames: list, results: list) -> str:
+    """Write ``results`` (per frame: energy, forces (n, 3), stress (6,) or None) to ``predictions.npz``."""
+    nan6 = np.full(6, np.nan)
+    np.savez(directory / PREDICTIONS, energy=np.array([r[0] for r in results]),
+             forces=np.concatenate([r[1] for r in results]) if results else np.zeros((0, 3)),
+             stress=np.array([nan6 if r[2] is None else r[2] for r in results]).reshape(-1, 6),
+             natoms=np.array([len(a) for a in frames], dtype=int))
+    return PREDICTIONS
+
+
+def main(modes: dict, argv: list[str]) -> int:
+    directory = Path(argv[0]).resolve()
+    task = json.loads((directory / "task.json").read_text())
+    write_result(directory, modes[task["mode"]](task, directory))
+    return 0
