@@ -101,3 +101,25 @@ def test_frames_from_the_frame_store(tmp_path):
     with pytest.raises(TrainingDataError, match="levels of theory"):
         load_labelled(tmp_path)
     assert len(load_labelled(tmp_path, level_of_theory="other").frames) == 1
+
+
+def test_frames_with_violent_reference_forces_do_not_train(caplog):
+    """The production path every backend takes (split_training_frames): a frame whose largest
+    reference force is above training.max_force_eV_A leaves training and validation, and says so."""
+    from ilforge.models.data import split_training_frames
+
+    frames = [labelled(i=i) for i in range(6)]
+    for k, a in enumerate(frames):
+        a.arrays[keys.REF_FORCES] = np.full((3, 3), 0.5 + k)  # |F| = sqrt(3)(0.5 + k): 0.9 ... 9.5 eV/Å
+    frames[2].arrays[keys.REF_FORCES][1] = [0.0, 60.0, 0.0]  # a near-collision
+    s = MaceSettings(valid_fraction=0.3, seed=0)
+    assert s.max_force_eV_A == 20.0
+    train, valid, _, _ = split_training_frames(s, frames, [])
+    assert len(train) + len(valid) == 5 and all(a is not frames[2] for a in train + valid)
+    assert "1 of 6 training frames" in caplog.text
+    train, valid, _, _ = split_training_frames(s, frames[:2], [frames[2], frames[3]])
+    assert frames[2] not in valid and frames[3] in valid
+    tr, va, _, _ = split_training_frames(s.model_copy(update={"max_force_eV_A": None}), frames, [])
+    assert len(tr) + len(va) == 6
+    with pytest.raises(TrainingDataError, match="max_force_eV_A = 1 eV/Å"):
+        split_training_frames(s.model_copy(update={"max_force_eV_A": 1.0}), frames[1:], [])

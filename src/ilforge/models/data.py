@@ -197,9 +197,36 @@ def ensure_validation(train: list[Atoms], valid: list[Atoms], fraction: float, s
     return train, valid
 
 
+def max_reference_force(atoms: Atoms) -> float:
+    """max_i |F_i| of the frame's reference forces (eV/Å)."""
+    return float(np.linalg.norm(np.asarray(atoms.arrays[keys.REF_FORCES]), axis=1).max())
+
+
+def drop_violent_frames(frames: list[Atoms], max_force_eV_A: float | None, what: str) -> list[Atoms]:
+    """``frames`` without those whose largest reference force exceeds ``max_force_eV_A`` (None: all kept).
+
+    The force loss is a mean of squared components, so a frame with forces 10x the liquid's weighs
+    like a hundred thermal frames: a few near-collisions or violent rattles take the fit over
+    (docs/validation.md). Raises :class:`TrainingDataError` when no frame is left."""
+    if max_force_eV_A is None or not frames:
+        return frames
+    kept = [a for a in frames if max_reference_force(a) <= max_force_eV_A]
+    dropped = len(frames) - len(kept)
+    if dropped:
+        worst = max(max_reference_force(a) for a in frames)
+        log.warning("%d of %d %s carry reference forces above training.max_force_eV_A = %g eV/Å (largest %.1f): "
+                    "they are left out of the fit", dropped, len(frames), what, max_force_eV_A, worst)
+    if not kept:
+        raise TrainingDataError(
+            f"every one of the {len(frames)} {what} carries a reference force above training.max_force_eV_A = "
+            f"{max_force_eV_A:g} eV/Å (largest {worst:.1f}); check the labels' units, or raise the cap (null keeps every frame)")
+    return kept
+
+
 def split_training_frames(settings, train_frames: list[Atoms], valid_frames: list[Atoms]):
     """(train, valid, isolated, level) of a fit, as every backend prepares it: isolated atoms taken out
-    (they fix E0s, not the fit), labels and the one level of theory checked, a validation part drawn
+    (they fix E0s, not the fit), frames above ``settings.max_force_eV_A`` left out
+    (:func:`drop_violent_frames`), labels and the one level of theory checked, a validation part drawn
     from the training frames when none is given (``settings.valid_fraction``, seeded)."""
     from ilforge.models.e0s import is_isolated_atom
 
@@ -207,6 +234,11 @@ def split_training_frames(settings, train_frames: list[Atoms], valid_frames: lis
     train = [a for a in train_frames if not is_isolated_atom(a)]
     valid = [a for a in valid_frames if not is_isolated_atom(a)]
     check_labelled(train, "training frames")
+    cap = getattr(settings, "max_force_eV_A", None)
+    train = drop_violent_frames(train, cap, "training frames")
+    if valid:  # none left: ensure_validation draws them from the training frames
+        check_labelled(valid, "validation frames")
+        valid = [a for a in valid if cap is None or max_reference_force(a) <= cap]
     level = level_of_theory(train + valid + isolated, "training and validation frames")
     train, valid = ensure_validation(train, valid, settings.valid_fraction, settings.effective_seed())
     check_labelled(valid, "validation frames")

@@ -24,6 +24,13 @@ from ilforge.models.registry import DEFAULT_BACKEND
 #: ~1e-2 and the same data gave mean errors within ±0.1 GPa (docs/validation.md).
 DEFAULT_STRESS_WEIGHT = 1.0e4
 
+#: largest reference force (eV/Å, any atom) a frame may carry and still train. Thermal frames of
+#: ionic liquids carry up to ~8 eV/Å (GFN2-xTB on CL&P snapshots of EMIM-BF4); near-collisions met by
+#: exploration MD (52-272 eV/Å) and 0.1 Å rattles (19-119 eV/Å, RMS 8-21 against 2) are not the
+#: liquid: the squared force loss weighs one such frame like 20-100 thermal ones and the fit spends
+#: itself on them (docs/validation.md, "training data hygiene").
+DEFAULT_MAX_FORCE = 20.0
+
 
 class TrainingSettings(BaseModel):
     """Typed settings of an MLIP fit common to all backends; backend-specific extras pass through ``extra``.
@@ -48,6 +55,9 @@ class TrainingSettings(BaseModel):
     stress_weight: float | None = Field(
         None, ge=0, description="weight of the stress loss (eV/Å³ squared); default: "
         "DEFAULT_STRESS_WEIGHT when every training frame carries a stress label, else 0")
+    max_force_eV_A: float | None = Field(
+        DEFAULT_MAX_FORCE, gt=0, allow_inf_nan=False, description="frames whose largest reference force exceeds this (eV/Å) "
+        "do not train or validate (near-collisions, violent rattles); None: keep every frame")
     valid_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.1, ge=0, lt=1)
     dtype: Literal["float32", "float64"] = "float64"
