@@ -42,12 +42,13 @@ test-slow: setup
 	$(PY) -m pytest -m slow -q
 
 # Backends in their own environments (docs/backends.md): creates the deepmd environment once
-# (~2.3 GB under ~/.cache/ilforge/envs, or $$ILFORGE_ENVS_DIR) and the nequip one (NequIP and Allegro)
-# and runs the tests marked `backends`.
+# (~2.3 GB under ~/.cache/ilforge/envs, or $$ILFORGE_ENVS_DIR), the nequip one (NequIP and Allegro),
+# the sevenn and apax ones, and runs the tests marked `backends`.
 test-backends: $(STAMP)
 	$(VENV)/bin/ilforge env create deepmd
 	$(VENV)/bin/ilforge env create nequip
 	$(VENV)/bin/ilforge env create sevenn
+	$(VENV)/bin/ilforge env create apax
 	$(PY) -m pytest -m backends -q
 
 # The embedded example end to end (plan, build, sample, label, train, validate, md, analyze,

@@ -126,3 +126,53 @@ def test_sevenn_fine_tune_refits_shifts_first(sevenn_model):
     assert set(refit["delta_eV"]) == {"Cu", "Au"}
     assert refit["rmse_per_atom_after_eV"] < 0.2 * refit["rmse_per_atom_before_eV"]  # SevenNet-0 (PBE) vs EMT: eV/atom apart
     assert art.info["metrics_valid"]["energy_rmse_meV_atom"] < 1000 * refit["rmse_per_atom_before_eV"] / 5
+
+
+# --- apax: one shallow ensemble of two readouts (a native ensemble: committee statistics come from the
+# model itself); float64 descriptor and readout; E0s subtracted from the labels, so an isolated atom is
+# E0 plus the network's empty-neighbourhood output (no exact-E0 check) ---
+APAX_TINY = {"max_epochs": 2, "batch_size": 2, "seed": 5, "committee_size": 2, "e0s": "isolated", "r_max_A": 4.0,
+             "n_basis": 4, "n_radial": 2, "nn": [8, 8], "threads": 1}
+
+
+@pytest.fixture(scope="module", params=[pytest.param("apax", marks=[pytest.mark.backends, pytest.mark.skipif(
+    not is_ready("apax"), reason="the apax environment is not created: run `ilforge env create apax` (or `make test-backends`)")])])
+def apax_model(request, tmp_path_factory):
+    from ilforge.models.registry import get_backend
+
+    frames = alloy_frames(6, seed=2, repeat=(1, 1, 2))
+    iso = {a.get_chemical_symbols()[0]: a.info["REF_energy"] for a in isolated_atoms()}
+    settings = settings_class("apax").model_validate({"backend": "apax", **APAX_TINY})
+    art = get_backend("apax").train(settings, frames[:4], frames[4:], tmp_path_factory.mktemp("apax"), isolated_energies=iso)
+    return art, frames
+
+
+def test_apax_forces_stress_and_round_trip(apax_model):
+    from ilforge.models.registry import get_backend
+
+    art, frames = apax_model
+    calc = get_backend("apax").load_calculator(art)
+    testing.check_forces(calc, frames[0])
+    testing.check_stress(calc, frames[0])
+    testing.check_round_trip(art, frames)
+
+
+def test_apax_shallow_ensemble_statistics(apax_model):
+    import numpy as np
+
+    from ilforge.models.registry import get_backend
+
+    art, frames = apax_model
+    assert art.info["n_members"] == 2 and art.info["e0s"]["method"] == "isolated"
+    preds = get_backend("apax").predict(art, frames)
+    for p in preds:
+        e = np.asarray(p["energies"])
+        assert len(e) == 2 and p["energy"] == pytest.approx(e.mean(), abs=1e-9)
+        assert p["energy_std"] == pytest.approx(e.std(), abs=1e-9) and p["energy_std"] > 0
+        assert p["max_force_std"] == pytest.approx(np.linalg.norm(p["forces_std"], axis=1).max(), abs=1e-12)
+    a = frames[0].copy()
+    a.calc = get_backend("apax").load_calculator(art)
+    a.get_potential_energy()
+    for key in ("energy_std", "max_force_std"):
+        assert a.calc.results[key] == pytest.approx(preds[0][key], rel=1e-8, abs=1e-10)
+    np.testing.assert_allclose(a.calc.results["forces_std"], preds[0]["forces_std"], atol=1e-10)

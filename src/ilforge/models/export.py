@@ -127,8 +127,8 @@ def export_lammps(model_dir: str | Path, out_dir: str | Path, box: str | Path | 
     out.mkdir(parents=True, exist_ok=True)
     elements = model.elements
     atoms = _box(model, box)
+    style, coeff, files, notes = writer(model, out, elements)  # first: a backend without a LAMMPS path refuses here
     _write_data(atoms, out / DATA_FILE, elements)
-    style, coeff, files, notes = writer(model, out, elements)
     e0s = model.members[0].info.get("e0s", {}).get("values_eV", {}) if getattr(writer, "excludes_e0s", False) else {}
     offset = float(sum(e0s.get(s, 0.0) for s in atoms.get_chemical_symbols()))
     exp = LammpsExport(out, model.backend, style, coeff, elements, offset, [*files, DATA_FILE, INPUT_FILE, EXPORT_JSON],

@@ -25,6 +25,7 @@ BACKENDS: dict[str, str] = {
     "sevenn": "ilforge.models.sevenn_backend:SevennBackend",
     "nequip": "ilforge.models.nequip_backend:NequipBackend",
     "allegro": "ilforge.models.nequip_backend:AllegroBackend",
+    "apax": "ilforge.models.apax_backend:ApaxBackend",
 }
 #: the backend of a recipe whose ``training:`` section names none
 DEFAULT_BACKEND = "mace"

@@ -91,7 +91,7 @@ def train_model(
     model_dir.mkdir(parents=True, exist_ok=True)
     settings = settings.with_stress_weight(all(keys.REF_STRESS in a.info for a in data.frames))
     train, valid, test = split_by_composition(data.frames, settings.valid_fraction, settings.test_fraction, settings.effective_seed())
-    if settings.committee_size == 1:
+    if settings.committee_size == 1 or _native_ensemble(settings.backend):
         task = TrainTask(settings, train, valid, str(model_dir), dict(data.isolated_energies))
         artifacts = run_training_tasks([task], progress=progress)
         (model_dir / COMMITTEE_JSON).unlink(missing_ok=True)  # a committee of an earlier run is replaced
@@ -99,6 +99,14 @@ def train_model(
         artifacts = train_committee(settings, train, valid, model_dir, data.isolated_energies, workers=workers, progress=progress)
     _replace_test_frames(model_dir / TEST_FILE, test)
     return artifacts
+
+
+def _native_ensemble(backend: str) -> bool:
+    """True when the backend fits ``committee_size`` members as one model with its own ensemble
+    (apax's shallow ensemble: M readout heads on one descriptor), not as M separate fits."""
+    from ilforge.models.registry import backend_class
+
+    return bool(getattr(backend_class(backend), "native_ensemble", False))
 
 
 def _replace_test_frames(path: Path, test: list[Atoms]) -> None:
