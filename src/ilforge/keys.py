@@ -15,7 +15,7 @@ REF_STRESS = "REF_stress"  # info, (6,) Voigt or (3, 3) float, eV/Å³, ASE sign
 REF_VIRIALS = "REF_virials"  # info, (3, 3) float, eV (optional)
 
 # --- frame metadata (info) ----------------------------------------------------------------
-CONFIG_TYPE = "config_type"  # str: classical_md, rattle, volume_scan, reference_md, relax, IsolatedAtom, box
+CONFIG_TYPE = "config_type"  # str: classical_md, rattle, volume_scan, contact_scan, reference_md, relax, IsolatedAtom, box
 COMPOSITION_ID = "composition_id"  # str: id of the composition in the recipe, e.g. "x0.40"
 LEVEL_OF_THEORY = "level_of_theory"  # str: method and settings of the labels, e.g. "xtb:GFN1-xTB"
 TEMPERATURE_K = "temperature_K"  # float, K
@@ -46,6 +46,7 @@ CT_BOX = "box"
 CT_CLASSICAL_MD = "classical_md"
 CT_RATTLE = "rattle"
 CT_VOLUME_SCAN = "volume_scan"
+CT_CONTACT_SCAN = "contact_scan"  # one intermolecular contact shortened by a rigid translation
 CT_REFERENCE_MD = "reference_md"
 CT_RELAX = "relax"
 CT_ACTIVE_LEARNING = "active_learning"  # a frame of exploration MD selected by `ilforge learn`

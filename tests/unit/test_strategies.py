@@ -133,3 +133,41 @@ def test_old_friction_key_says_how_to_convert():
     assert ReferenceMDStrategy().friction_per_ps == 10.0
     with pytest.raises(ValidationError, match="friction_per_ps: 20"):
         ReferenceMDStrategy.model_validate({"friction_per_fs": 0.02})
+
+
+def test_contact_scan_shortens_the_closest_contact_rigidly_across_the_cell_edge():
+    """The closest intermolecular H···O pair (here across the periodic boundary) ends at exactly d,
+    the moved molecule keeps its shape, the other does not move, and no copy is made at d >= r0."""
+    from ase.geometry import get_distances
+
+    w = _two_waters()
+    w.positions[3:] += [1.6, 0.0, 0.0]  # second water 4.6 Å to the right: 2.4 Å through the edge (7 Å cell)
+    w.wrap()
+    from ilforge.sample.perturb import closest_contact
+
+    i, j, r = closest_contact(w, "H", "O")
+    r0 = float(np.linalg.norm(r))
+    assert 2.0 < r0 < 4.0
+    kids = strategies.contact_scan(w, [("H", "O")], [1.5, 1.8, r0 + 0.5])
+    assert [k.info[keys.CONFIG_TYPE] for k in kids] == [keys.CT_CONTACT_SCAN] * 2
+    for k, d in zip(kids, [1.5, 1.8]):
+        sym, mol = np.array(k.get_chemical_symbols()), k.arrays[keys.MOL_ID]
+        _, dist = get_distances(k.positions[sym == "H"], k.positions[sym == "O"], cell=k.cell, pbc=True)
+        inter = dist[mol[sym == "H"][:, None] != mol[sym == "O"][None, :]]
+        assert inter.min() == pytest.approx(d, abs=1e-9)
+        moved = mol == mol[j]
+        assert np.allclose(k.positions[~moved], w.positions[~moved])
+        shift = k.positions[moved] - w.positions[moved]
+        assert np.allclose(shift, shift[0]) and np.dot(shift[0], r) < 0  # one rigid step toward atom i
+        assert k.info[keys.PARENT_HASH] == "abc"
+
+
+def test_contact_scan_settings_refuse_bad_input():
+    from pydantic import ValidationError
+
+    from ilforge.reference.settings import ContactScanStrategy
+
+    with pytest.raises(ValidationError, match="not element symbols"):
+        ContactScanStrategy(pairs=[["H", "Xx"]])
+    with pytest.raises(ValidationError, match="> 0.5"):
+        ContactScanStrategy(pairs=[["H", "F"]], distances_A=[0.2])

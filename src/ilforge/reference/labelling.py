@@ -108,6 +108,10 @@ def _strategy_requests(store: FrameStore, settings, selected: dict[str, list], l
                 kids = strategies.volume_scan(parent, st.volume_scan.percent)
                 hs = [store.add(k) for k in kids]
                 new += store.request(hs, lot)
+        if st.contact_scan.pairs:
+            for parent in _evenly(frames, st.contact_scan.frames_per_composition):
+                kids = strategies.contact_scan(parent, [tuple(p) for p in st.contact_scan.pairs], st.contact_scan.distances_A)
+                new += store.request([store.add(k) for k in kids], lot)
         md = st.reference_md
         if md.steps:
             for parent in _evenly(frames, md.frames_per_composition):

@@ -45,6 +45,36 @@ class VolumeScanStrategy(_Strict):
         return percent
 
 
+class ContactScanStrategy(_Strict):
+    """Copies of selected frames with one intermolecular contact per element pair shortened (the
+    molecule moved rigidly): the reference's short-range repulsion, which force-field frames never
+    reach (see :func:`ilforge.reference.strategies.contact_scan`)."""
+
+    pairs: list[tuple[str, str]] = Field(default_factory=list, description="element pairs (a, b), e.g. [[H, F]]: the "
+                                         "closest a-b contact between molecules is shortened ([] switches it off)")
+    distances_A: list[float] = Field(default_factory=lambda: [1.3, 1.5, 1.7], description="contact distances made, Å "
+                                     "(only those shorter than the frame's own contact)")
+    frames_per_composition: int = Field(4, ge=0, description="how many selected frames are scanned (0: all)")
+
+    @field_validator("pairs")
+    @classmethod
+    def _elements(cls, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        from ase.data import chemical_symbols
+
+        bad = sorted({e for p in pairs for e in p if e not in chemical_symbols[1:]})
+        if bad:
+            raise ValueError(f"{bad} are not element symbols; give pairs of symbols such as [[H, F], [H, O]]")
+        return pairs
+
+    @field_validator("distances_A")
+    @classmethod
+    def _positive(cls, d: list[float]) -> list[float]:
+        bad = [x for x in d if not math.isfinite(x) or x <= 0.5]
+        if bad:
+            raise ValueError(f"{bad}: contact distances must be finite and > 0.5 Å (e.g. [1.3, 1.5, 1.7])")
+        return d
+
+
 class ReferenceMDStrategy(_Strict):
     """Short MD at the reference level from classical frames (Langevin, NVT), keeping every k-th step:
     non-equilibrated frames, which the papers found to improve the data."""
@@ -79,6 +109,7 @@ class StrategySettings(_Strict):
 
     rattle: RattleStrategy = Field(default_factory=RattleStrategy)
     volume_scan: VolumeScanStrategy = Field(default_factory=VolumeScanStrategy)
+    contact_scan: ContactScanStrategy = Field(default_factory=ContactScanStrategy)
     reference_md: ReferenceMDStrategy = Field(default_factory=ReferenceMDStrategy)
     relax: RelaxStrategy = Field(default_factory=RelaxStrategy)
 

@@ -1,9 +1,10 @@
-"""Perturbed copies of frames: rattles and isotropic volume scans (the one implementation).
+"""Perturbed copies of frames: rattles, isotropic volume scans and contact scans (the one implementation).
 
 Both give the reference method configurations away from the classical force field's
 equilibrium - the papers' recipe for better training data (forces far from zero, stresses at
-compressed and expanded volumes). This module is the geometry (:func:`rattled_positions`,
-:func:`scaled_geometry`); :mod:`ilforge.reference.strategies` makes derived frames of it that
+compressed and expanded volumes, intermolecular contacts shorter than the force field ever makes).
+This module is the geometry (:func:`rattled_positions`, :func:`scaled_geometry`,
+:func:`closest_contact`, :func:`contact_geometry`); :mod:`ilforge.reference.strategies` makes derived frames of it that
 remember their parent (the labelling strategies, ``labels.strategies`` in the recipe).
 """
 
@@ -44,3 +45,42 @@ def scaled_geometry(atoms: Atoms, percent: float) -> tuple[np.ndarray, np.ndarra
     else:
         pos *= s
     return pos, atoms.cell[:] * s
+
+
+def closest_contact(atoms: Atoms, element_a: str, element_b: str) -> tuple[int, int, np.ndarray] | None:
+    """The closest intermolecular pair (i, j, r_ij) with atom i of ``element_a`` and atom j of
+    ``element_b`` in different molecules (``mol_id``), r_ij = r_j − r_i under the minimum image (Å);
+    None when the frame has no such pair."""
+    from ase.geometry import get_distances
+
+    sym = np.array(atoms.get_chemical_symbols())
+    mol = np.asarray(atoms.arrays[keys.MOL_ID])
+    ia, ib = np.flatnonzero(sym == element_a), np.flatnonzero(sym == element_b)
+    if not len(ia) or not len(ib):
+        return None
+    vec, dist = get_distances(atoms.positions[ia], atoms.positions[ib], cell=atoms.cell, pbc=atoms.pbc)
+    dist = np.where(mol[ia][:, None] != mol[ib][None, :], dist, np.inf)
+    if not np.isfinite(dist).any():
+        return None
+    k, l = np.unravel_index(int(np.argmin(dist)), dist.shape)
+    return int(ia[k]), int(ib[l]), np.asarray(vec[k, l], dtype=float)
+
+
+def contact_geometry(atoms: Atoms, i: int, j: int, r_ij: np.ndarray, distance_A: float) -> np.ndarray:
+    """Positions (n, 3) Å with the molecule of atom ``j`` translated rigidly along the contact
+    vector ``r_ij`` (from atom ``i``, minimum image) so that |r_ij| becomes ``distance_A``:
+    every atom of that molecule moves by (distance_A / |r_ij| − 1) r_ij; the other molecules stay."""
+    r = float(np.linalg.norm(r_ij))
+    mol = np.asarray(atoms.arrays[keys.MOL_ID])
+    pos = atoms.positions.copy()
+    pos[mol == mol[j]] += (distance_A / r - 1.0) * np.asarray(r_ij)
+    return pos
+
+
+def min_intermolecular_distance(atoms: Atoms, positions: np.ndarray) -> float:
+    """The shortest distance (Å, minimum image) between atoms of different molecules at ``positions``."""
+    from ase.geometry import get_distances
+
+    mol = np.asarray(atoms.arrays[keys.MOL_ID])
+    _, dist = get_distances(positions, cell=atoms.cell, pbc=atoms.pbc)
+    return float(np.where(mol[:, None] != mol[None, :], dist, np.inf).min())
