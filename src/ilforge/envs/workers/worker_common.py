@@ -5,6 +5,7 @@ environment: only the standard library and numpy here, never ilforge).
 - :func:`save_predictions`: ``predictions.npz`` with ``energy`` (F,) eV, ``forces`` (Σn, 3) eV/Å,
   ``stress`` (F, 6) eV/Å³ Voigt (NaN for a frame without a periodic cell) and ``natoms`` (F,), the
   layout :func:`ilforge.models.env_backend.predict_in_env` reads;
+- :func:`md_speed`: the ``speed`` mode's measurement (the backend's calculator in this process);
 - :func:`main`: ``python WORKER.py DIR`` runs ``MODES[task["mode"]]`` on ``DIR/task.json``.
 """
 
@@ -33,6 +34,29 @@ def save_predictions(directory: Path, frames: list, results: list) -> str:
              stress=np.array([nan6 if r[2] is None else r[2] for r in results]).reshape(-1, 6),
              natoms=np.array([len(a) for a in frames], dtype=int))
     return PREDICTIONS
+
+
+def md_speed(atoms, calc, steps: int) -> dict:
+    """Seconds per step of velocity-Verlet MD (1 fs, 300 K Maxwell-Boltzmann start, energy + forces
+    + stress for a periodic cell each step) of ``atoms`` with ``calc`` in this process, after 2
+    warm-up steps: the code's native path, without ilforge's runner or socket."""
+    import time
+
+    from ase import units
+    from ase.md.velocitydistribution import thermalize_momenta
+    from ase.md.verlet import VelocityVerlet
+
+    atoms.calc = calc
+    thermalize_momenta(atoms, temperature_K=300.0, rng=np.random.default_rng(0))
+    md = VelocityVerlet(atoms, timestep=1.0 * units.fs)
+    if atoms.pbc.all():
+        md.attach(lambda: atoms.get_stress(), interval=1)
+    md.run(2)
+    t0 = time.perf_counter()
+    md.run(int(steps))
+    seconds = time.perf_counter() - t0
+    return {"n_atoms": len(atoms), "steps": int(steps), "s_per_step": seconds / int(steps),
+            "atom_steps_per_s": len(atoms) * int(steps) / seconds}
 
 
 def main(modes: dict, argv: list[str]) -> int:
