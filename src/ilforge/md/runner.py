@@ -221,7 +221,8 @@ def _run_segments(atoms, settings: MDSettings, segs, step: int, ck, rng, observe
 
 def _prepare(atoms, calculator, settings: MDSettings, outdir: Path, state: StatePoint, segs, monitors, restart: bool):
     """Monitors (on the starting structure), the starting point and the random stream; checks that
-    the state is finite before any force call. Returns (step0, checkpoint or None, rng, monitors)."""
+    the state is finite before any force call, then makes the first force call (so ``atom_steps_per_s``
+    leaves out a calculator's start-up). Returns (step0, checkpoint or None, rng, monitors)."""
     seed = 0 if settings.seed is None else int(settings.seed)
     check_state_point(segs, str(outdir))
     check_finite(atoms, f"starting structure of {outdir}")
@@ -234,6 +235,7 @@ def _prepare(atoms, calculator, settings: MDSettings, outdir: Path, state: State
     if ck is not None:
         _trim_high_spread(outdir / HIGH_SPREAD_FRAMES, step0)
     atoms.calc = calculator
+    atoms.get_forces()  # before the clock: a socket client's start or a compile is not an MD step (cached for step 1)
     return step0, ck, rng, mons
 
 
