@@ -41,13 +41,12 @@ from ilforge.envs.subprocess_task import run_in_env
 from ilforge.errors import IlforgeError
 from ilforge.jsonio import write_extxyz_atomic, write_text_atomic
 from ilforge.models.apax_settings import ApaxSettings
-from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
+from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash
 from ilforge.models.base import Backend
 from ilforge.models.committee import committee_statistics
 from ilforge.models.data import split_training_frames, write_frames
 from ilforge.models.e0s import E0s, elements_of, resolve_e0s
-from ilforge.models.env_backend import FRAMES_FILE, PREDICTIONS_FILE, TRAIN_FILE, VALID_FILE, kept_frames, promote_fit
-from ilforge.models.metrics import compute_metrics
+from ilforge.models.env_backend import FRAMES_FILE, PREDICTIONS_FILE, TRAIN_FILE, VALID_FILE, finish_fit, kept_frames
 from ilforge.units import EV_TO_MEV
 
 log = logging.getLogger(__name__)
@@ -215,7 +214,7 @@ class ApaxBackend(Backend):
         shutil.rmtree(fit, ignore_errors=True)
         fit.mkdir(parents=True)
         t0 = time.perf_counter()
-        doc = _prepare_fit(settings, train, valid, e0s, fit)
+        _prepare_fit(settings, train, valid, e0s, fit)
         log.info("training apax (%s preset, %d epochs, %d members) on %d frames in %s", settings.preset, settings.max_epochs,
                  settings.n_members(), len(train), fit)
         res = run_in_env(ENV, WORKER, {"mode": "train", "config": MODEL_FILE}, fit, threads=settings.threads)
@@ -229,13 +228,7 @@ class ApaxBackend(Backend):
                 "e0s": e0s.to_json(), "e0s_in_labels": "subtracted", "n_members": settings.n_members(),
                 "settings": settings.model_dump(mode="json"), "architecture": settings.architecture(),
                 "timings_s": {"train": t1 - t0, "per_epoch": (t1 - t0) / settings.max_epochs, "apax_train": res.get("train_s")}}
-        artifact = ModelArtifact(fit, info)
-        artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid))["overall"]
-        write_training_curve(fit, read_log_csv(fit / EXPERIMENT / "log.csv"))
-        promote_fit(fit, model_dir, MODEL_FILE)
-        artifact.directory = model_dir
-        artifact.save()
-        return artifact
+        return finish_fit(self, fit, model_dir, info, valid, read_log_csv(fit / EXPERIMENT / "log.csv"), MODEL_FILE)
 
     def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
         return kept_frames(artifact.directory)

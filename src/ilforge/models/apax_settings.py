@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from ilforge.models.settings import TrainingSettings
+from ilforge.models.settings import TrainingSettings, preset_with_overrides
 
 PRESETS: dict[str, dict[str, Any]] = {
     "small": dict(r_max_A=5.0, n_basis=8, n_radial=4, n_contr=8, nn=[64, 64]),
@@ -76,12 +76,7 @@ class ApaxSettings(TrainingSettings):
 
     def architecture(self) -> dict[str, Any]:
         """The preset's architecture with the explicit overrides applied."""
-        arch = dict(PRESETS[self.preset])
-        for key in ARCHITECTURE_KEYS:
-            value = getattr(self, key)
-            if value is not None:
-                arch[key] = value
-        return arch
+        return preset_with_overrides(self, PRESETS, ARCHITECTURE_KEYS)
 
     def n_members(self) -> int:
         """Shallow-ensemble size: ``ensemble_members``, else ``committee_size`` (1: no ensemble)."""

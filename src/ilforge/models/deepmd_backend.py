@@ -32,13 +32,12 @@ from ilforge.envs.socket_calc import SocketCalculatorFactory
 from ilforge.envs.subprocess_task import run_in_env
 from ilforge.errors import IlforgeError
 from ilforge.jsonio import write_json_atomic
-from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
+from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash
 from ilforge.models.base import Backend
 from ilforge.models.data import split_training_frames, write_frames
-from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, kept_frames, predict_in_env, promote_fit
+from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, finish_fit, kept_frames, predict_in_env
 from ilforge.models.deepmd_settings import DeepmdSettings
 from ilforge.models.e0s import E0s, elements_of, resolve_e0s
-from ilforge.models.metrics import compute_metrics
 from ilforge.units import EV_TO_MEV
 
 log = logging.getLogger(__name__)
@@ -252,13 +251,7 @@ class DeepmdBackend(Backend):
                 "e0s": e0s.to_json(), "settings": settings.model_dump(mode="json"), "deepmd_input": INPUT_FILE,
                 "sel": dict(zip(doc["model"]["type_map"], doc["model"]["descriptor"]["sel"])),
                 "timings_s": {"train": t1 - t0, "per_epoch": (t1 - t0) / settings.max_epochs, "dp_train": res.get("train_s")}}
-        artifact = ModelArtifact(fit, info)
-        artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid))["overall"]
-        write_training_curve(fit, read_lcurve(fit / LCURVE, spe))
-        promote_fit(fit, model_dir, MODEL_FILE)
-        artifact.directory = model_dir
-        artifact.save()
-        return artifact
+        return finish_fit(self, fit, model_dir, info, valid, read_lcurve(fit / LCURVE, spe), MODEL_FILE)
 
     def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
         return kept_frames(artifact.directory)

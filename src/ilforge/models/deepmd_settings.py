@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ilforge.models.settings import TrainingSettings
+from ilforge.models.settings import TrainingSettings, preset_with_overrides
 
 PRESETS: dict[str, dict[str, Any]] = {
     "small": dict(rcut_A=6.0, rcut_smth_A=0.5, embedding_neuron=[10, 20, 40], axis_neuron=4, fitting_neuron=[60, 60]),
@@ -54,9 +54,4 @@ class DeepmdSettings(TrainingSettings):
 
     def architecture(self) -> dict[str, Any]:
         """The preset's architecture with the explicit overrides applied."""
-        arch = dict(PRESETS[self.preset])
-        for key in ARCHITECTURE_KEYS:
-            value = getattr(self, key)
-            if value is not None:
-                arch[key] = value
-        return arch
+        return preset_with_overrides(self, PRESETS, ARCHITECTURE_KEYS)

@@ -1,7 +1,7 @@
 """What the backends that run in their own environment (deepmd, nequip/allegro, sevenn) share.
 
 Their fits are staged in a ``_fit`` folder and moved into the model directory when complete
-(:func:`promote_fit`); they keep their training and validation frames as extxyz files
+(:func:`promote_fit`, after :func:`finish_fit` has validated them); they keep their training and validation frames as extxyz files
 (:func:`kept_frames`); their batched predictions come from a worker in the environment that writes
 ``predictions.npz`` with the concatenated arrays (:func:`predict_in_env`).
 """
@@ -33,6 +33,22 @@ def promote_fit(fit: Path, model_dir: Path, model_file: str) -> None:
             shutil.rmtree(dst)
         os.replace(src, dst)
     fit.rmdir()
+
+
+def finish_fit(backend, fit: Path, model_dir: Path, info: dict, valid: list[Atoms], curve: list[dict], model_file: str):
+    """The end every env backend's ``train`` shares: the artifact of the staged fit in ``fit`` with its
+    validation metrics (``backend.predict`` on ``valid``) and training curve, promoted into ``model_dir``
+    and saved there. Returns the artifact."""
+    from ilforge.models.artifact import ModelArtifact, write_training_curve
+    from ilforge.models.metrics import compute_metrics
+
+    artifact = ModelArtifact(fit, info)
+    artifact.info["metrics_valid"] = compute_metrics(valid, backend.predict(artifact, valid))["overall"]
+    write_training_curve(fit, curve)
+    promote_fit(fit, model_dir, model_file)
+    artifact.directory = model_dir
+    artifact.save()
+    return artifact
 
 
 def kept_frames(directory: Path) -> tuple[list[Atoms], list[Atoms]]:

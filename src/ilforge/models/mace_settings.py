@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from ilforge.models.settings import TrainingSettings
+from ilforge.models.settings import TrainingSettings, preset_with_overrides
 
 PRESETS: dict[str, dict[str, Any]] = {
     "small": dict(num_channels=32, max_L=0, max_ell=1, correlation=2, num_interactions=1, r_max_A=5.0, radial_mlp=[32, 32]),
@@ -53,9 +53,4 @@ class MaceSettings(TrainingSettings):
 
     def architecture(self) -> dict[str, Any]:
         """The preset's architecture with the explicit overrides applied."""
-        arch = dict(PRESETS[self.preset])
-        for key in ARCHITECTURE_KEYS:
-            value = getattr(self, key)
-            if value is not None:
-                arch[key] = value
-        return arch
+        return preset_with_overrides(self, PRESETS, ARCHITECTURE_KEYS)

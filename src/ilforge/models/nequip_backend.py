@@ -40,12 +40,11 @@ from ilforge import keys
 from ilforge.envs.socket_calc import SocketCalculatorFactory
 from ilforge.envs.subprocess_task import run_in_env
 from ilforge.errors import IlforgeError
-from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
+from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash
 from ilforge.models.base import Backend
 from ilforge.models.data import split_training_frames, write_frames
-from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, kept_frames, predict_in_env, promote_fit
+from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, finish_fit, kept_frames, predict_in_env
 from ilforge.models.e0s import E0s, elements_of, resolve_e0s
-from ilforge.models.metrics import compute_metrics
 from ilforge.models.nequip_settings import AllegroSettings, NequipSettings, _NequipFamilySettings
 from ilforge.units import EV_TO_MEV
 
@@ -266,13 +265,7 @@ class _NequipFamilyBackend(Backend):
                 "e0s": e0s.to_json(), "settings": settings.model_dump(mode="json"), "config": CONFIG_FILE,
                 "timings_s": {"train": t1 - t0, "per_epoch": res["train_s"] / settings.max_epochs, "nequip_train": res["train_s"],
                               "package": res["package_s"], "compile": res["compile_s"]}}
-        artifact = ModelArtifact(fit, info)
-        artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid))["overall"]
-        write_training_curve(fit, read_metrics_csv(res.get("metrics_csv")))
-        promote_fit(fit, model_dir, MODEL_FILE)
-        artifact.directory = model_dir
-        artifact.save()
-        return artifact
+        return finish_fit(self, fit, model_dir, info, valid, read_metrics_csv(res.get("metrics_csv")), MODEL_FILE)
 
     def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
         return kept_frames(artifact.directory)

@@ -32,6 +32,14 @@ DEFAULT_STRESS_WEIGHT = 1.0e4
 DEFAULT_MAX_FORCE = 20.0
 
 
+def preset_with_overrides(settings: BaseModel, presets: dict[str, dict], keys) -> dict[str, Any]:
+    """``presets[settings.preset]`` with every field of ``keys`` that ``settings`` sets (not None) replacing
+    the preset's value: the architecture a backend builds."""
+    arch = dict(presets[settings.preset])
+    arch.update({k: getattr(settings, k) for k in keys if getattr(settings, k) is not None})
+    return arch
+
+
 class TrainingSettings(BaseModel):
     """Typed settings of an MLIP fit common to all backends; backend-specific extras pass through ``extra``.
 

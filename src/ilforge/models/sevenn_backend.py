@@ -26,12 +26,11 @@ from ilforge import keys
 from ilforge.envs.socket_calc import SocketCalculatorFactory
 from ilforge.envs.subprocess_task import run_in_env
 from ilforge.errors import IlforgeError
-from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash, write_training_curve
+from ilforge.models.artifact import ModelArtifact, ModelError, frames_hash
 from ilforge.models.base import Backend
 from ilforge.models.data import split_training_frames, write_frames
-from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, kept_frames, predict_in_env, promote_fit
+from ilforge.models.env_backend import TRAIN_FILE, VALID_FILE, finish_fit, kept_frames, predict_in_env
 from ilforge.models.e0s import count_matrix, elements_of
-from ilforge.models.metrics import compute_metrics
 from ilforge.models.sevenn_settings import SevennSettings
 from ilforge.plan import linalg
 from ilforge.units import EV_TO_MEV
@@ -239,13 +238,7 @@ class SevennBackend(Backend):
                 "shift_refit": refit, "e0s": {"method": "sevenn shifts", "values_eV": shifts},
                 "settings": settings.model_dump(mode="json"),
                 "timings_s": {"train": t1 - t0, "per_epoch": (t1 - t0) / settings.max_epochs, "sevenn_train": res.get("train_s")}}
-        artifact = ModelArtifact(fit, info)
-        artifact.info["metrics_valid"] = compute_metrics(valid, self.predict(artifact, valid))["overall"]
-        write_training_curve(fit, read_lc(fit / "lc.csv"))
-        promote_fit(fit, model_dir, MODEL_FILE)
-        artifact.directory = model_dir
-        artifact.save()
-        return artifact
+        return finish_fit(self, fit, model_dir, info, valid, read_lc(fit / "lc.csv"), MODEL_FILE)
 
     def training_frames(self, artifact: ModelArtifact) -> tuple[list[Atoms], list[Atoms]]:
         if not (artifact.directory / TRAIN_FILE).is_file():

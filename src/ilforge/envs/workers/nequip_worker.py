@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from worker_common import main, save_predictions  # sibling script (this folder is on sys.path)
+from worker_common import main, save_predictions, serve_socket, speed_of  # sibling script (this folder is on sys.path)
 
 
 def _tool(name: str, args: list[str], directory: Path) -> float:
@@ -158,31 +158,11 @@ def _calculator(ev: Evaluator):
 
 
 def client(task: dict, directory: Path) -> dict:
-    import ase.io
-    from ase.calculators.socketio import SocketClient
-
-    atoms = ase.io.read(directory / task["atoms"])
-    atoms.calc = _calculator(Evaluator(task["package"], task["compiled"]))
-    SocketClient(unixsocket=task["unixsocket"]).run(atoms, use_stress=bool(atoms.pbc.all()))
-    return {"closed": True}
+    return serve_socket(task, directory, _calculator(Evaluator(task["package"], task["compiled"])))
 
 
 def speed(task: dict, directory: Path) -> dict:
-    import ase.io
-    from ase import units
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
-    from ase.md.verlet import VelocityVerlet
-
-    atoms = ase.io.read(directory / task["atoms"])
-    atoms.calc = _calculator(Evaluator(task["package"], task["compiled"]))
-    MaxwellBoltzmannDistribution(atoms, temperature_K=300.0, rng=np.random.default_rng(0))
-    md = VelocityVerlet(atoms, timestep=1.0 * units.fs)
-    md.run(2)  # warm-up
-    t0 = time.perf_counter()
-    md.run(int(task["steps"]))
-    seconds = time.perf_counter() - t0
-    return {"n_atoms": len(atoms), "steps": int(task["steps"]), "s_per_step": seconds / int(task["steps"]),
-            "atom_steps_per_s": len(atoms) * int(task["steps"]) / seconds}
+    return speed_of(task, directory, _calculator(Evaluator(task["package"], task["compiled"])))
 
 
 MODES = {"train": train, "compile": compile_model, "predict": predict, "client": client, "speed": speed}

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from worker_common import main, md_speed, save_predictions  # sibling script (this folder is on sys.path)
+from worker_common import main, save_predictions, serve_socket, speed_of  # sibling script (this folder is on sys.path)
 
 SHIFT_KEY = "rescale_atomic_energy.shift"
 
@@ -67,19 +67,11 @@ def predict(task: dict, directory: Path) -> dict:
 
 
 def client(task: dict, directory: Path) -> dict:
-    import ase.io
-    from ase.calculators.socketio import SocketClient
-
-    atoms = ase.io.read(directory / task["atoms"])
-    atoms.calc = _calculator(task)
-    SocketClient(unixsocket=task["unixsocket"]).run(atoms, use_stress=bool(atoms.pbc.all()))
-    return {"closed": True}
+    return serve_socket(task, directory, _calculator(task))
 
 
 def speed(task: dict, directory: Path) -> dict:
-    import ase.io
-
-    return md_speed(ase.io.read(directory / task["atoms"]), _calculator(task), int(task.get("steps", 20)))
+    return speed_of(task, directory, _calculator(task))
 
 
 def refit(task: dict, directory: Path) -> dict:

@@ -6,6 +6,7 @@ environment: only the standard library and numpy here, never ilforge).
   ``stress`` (F, 6) eV/Å³ Voigt (NaN for a frame without a periodic cell) and ``natoms`` (F,), the
   layout :func:`ilforge.models.env_backend.predict_in_env` reads;
 - :func:`md_speed`: the ``speed`` mode's measurement (the backend's calculator in this process);
+  :func:`speed_of` and :func:`serve_socket`: the ``speed`` and ``client`` modes given the backend's calculator;
 - :func:`main`: ``python WORKER.py DIR`` runs ``MODES[task["mode"]]`` on ``DIR/task.json``.
 """
 
@@ -57,6 +58,25 @@ def md_speed(atoms, calc, steps: int) -> dict:
     seconds = time.perf_counter() - t0
     return {"n_atoms": len(atoms), "steps": int(steps), "s_per_step": seconds / int(steps),
             "atom_steps_per_s": len(atoms) * int(steps) / seconds}
+
+
+def speed_of(task: dict, directory: Path, calc) -> dict:
+    """The ``speed`` mode: :func:`md_speed` of ``DIR/task["atoms"]`` with ``calc`` for ``task["steps"]`` (20) steps."""
+    import ase.io
+
+    return md_speed(ase.io.read(directory / task["atoms"]), calc, int(task.get("steps", 20)))
+
+
+def serve_socket(task: dict, directory: Path, calc) -> dict:
+    """The ``client`` mode: ``calc`` on ``DIR/task["atoms"]`` answers ilforge's i-PI socket server at
+    ``task["unixsocket"]`` (energy, forces and, for a periodic cell, the virial) until it closes."""
+    import ase.io
+    from ase.calculators.socketio import SocketClient
+
+    atoms = ase.io.read(directory / task["atoms"])
+    atoms.calc = calc
+    SocketClient(unixsocket=task["unixsocket"]).run(atoms, use_stress=bool(atoms.pbc.all()))
+    return {"closed": True}
 
 
 def main(modes: dict, argv: list[str]) -> int:
