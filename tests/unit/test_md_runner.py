@@ -100,6 +100,17 @@ def test_run_writes_h5md_and_resumes(tmp_path, ensemble, thermostat):
     assert again.steps_done == res.steps_done and again.wall_s == res.wall_s
 
 
+def test_production_frames_are_evenly_spaced_when_equilibration_is_not_a_multiple(tmp_path):
+    """7 equilibration steps, a frame every 2: production frames at steps 7, 9, ..., not 7, 8, 10, ...
+    (uneven spacing stops every time-correlation analysis)."""
+    atoms, calc = li_bf4_box(4)
+    s = MDSettings(ensemble="nvt", timestep_fs=1.0, equilibration_ps=0.007, production_ps=0.01, save_every_steps=2)
+    res = run_state_point(atoms, calc, s, tmp_path, StatePoint(300.0))
+    assert res.status == "completed", res.problem
+    assert list(read_h5md(tmp_path / "production.h5").step) == list(range(7, 18, 2))
+    assert list(read_h5md(tmp_path / "equilibration.h5").step) == [2, 4, 6]
+
+
 def test_restart_continues_from_checkpoint(tmp_path):
     """A run whose record is gone resumes from its last checkpoint: the frames after it are cut and
     rewritten, none duplicated (the kill matrix is in test_md_resume_exact.py)."""

@@ -107,10 +107,18 @@ class FrameWriter(Observer):
         self.phase = "equilibration"
 
     def begin(self, dyn, segment, step: int) -> None:
-        super().begin(dyn, segment, step)
+        """Frames at the segment's start + k·``save_every_steps`` (not at multiples of it: a
+        production that starts at step 7 saves 7, 9, 11, ... with an interval of 2, evenly spaced)."""
+        self.last = step
+        self.origin = int(segment.start)
+        dyn.attach(self._call_from_origin, interval=1, dyn=dyn)
         self.phase = "production" if segment.phase == "production" else "equilibration"
         if segment.phase == "production" and step == segment.start:
             self.observe(step, dyn)  # the production's first frame: the state it starts from
+
+    def _call_from_origin(self, dyn) -> None:
+        if (int(dyn.nsteps) - self.origin) % self.interval == 0:
+            self._call(dyn)
 
     def observe(self, step: int, dyn) -> None:
         atoms = self.atoms
