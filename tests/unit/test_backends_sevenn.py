@@ -107,3 +107,14 @@ def test_shift_refit_only_touches_elements_present():
     assert set(out["delta_eV"]) == {"Li", "F"}
     assert out["delta_eV"]["Li"] == pytest.approx(1.0) and out["delta_eV"]["F"] == pytest.approx(0.5)
     assert Atoms("LiF").get_chemical_symbols() == ["Li", "F"]
+
+
+def test_a_pretrained_name_passes_the_foundation_check_a_missing_mace_file_does_not(tmp_path):
+    """`ilforge run` with backend sevenn: 7net-0 is a name sevenn resolves, not a path (it stopped the
+    pipeline before training); MACE's foundation_model is a path and a missing one is still refused."""
+    from ilforge.errors import IlforgeError
+    from ilforge.models.stage import check_foundation
+
+    check_foundation(SevennSettings(preset="zero_shot"))
+    with pytest.raises(IlforgeError, match="not found"):
+        check_foundation(settings_from_dict({"backend": "mace", "foundation_model": str(tmp_path / "missing.model")}))

@@ -29,7 +29,7 @@ has a stress label. The learning rate decays exponentially (γ = 0.99 per epoch)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -38,6 +38,9 @@ from ilforge.models.settings import TrainingSettings
 
 class SevennSettings(TrainingSettings):
     """SevenNet: zero-shot foundation model or fine-tuning with refitted per-element shifts."""
+
+    #: ``foundation_model`` names a model shipped in sevenn's wheel, resolved in its environment (not a path)
+    foundation_is_path: ClassVar[bool] = False
 
     backend: Literal["sevenn"] = "sevenn"
     preset: Literal["zero_shot", "fine_tune"] = Field(

@@ -74,8 +74,8 @@ def check_foundation(settings: TrainingSettings) -> None:
     """A foundation model to fine-tune (``training.foundation_model``, for backends that have one) exists
     and is complete, checked before any frames are read or tasks written."""
     foundation = getattr(settings, "foundation_model", None)
-    if not foundation:
-        return
+    if not foundation or not getattr(type(settings), "foundation_is_path", True):
+        return  # none, or a pretrained name the backend resolves itself (SevenNet's 7net-0)
     path = Path(str(foundation)).expanduser()
     if path.is_dir():
         ModelArtifact.load(path)
