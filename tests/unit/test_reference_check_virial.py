@@ -96,3 +96,41 @@ def test_implied_density_error_linear_fallbacks():
     assert err == pytest.approx(1.0 / (1.0 + 0.343 * 0.4) - 1.0) and "linear" in model
     err, model = implied_density_error(-0.2, None)
     assert err == pytest.approx(1.0 / (1.0 - 0.45 * 0.2) - 1.0) and "typical" in model
+
+
+class _CountingIdealGas:
+    """A labeler with no interactions (E = 0, F = 0, σ = 0) that counts its calls."""
+
+    level_of_theory = "ideal-gas"
+
+    def __init__(self):
+        self.calls = 0
+
+    def label(self, atoms):
+        from ilforge.labels import Labels
+
+        self.calls += 1
+        return Labels(0.0, np.zeros((len(atoms), 3)), np.zeros(6))
+
+
+def test_own_md_measures_the_second_half_of_the_methods_own_run():
+    """own_md_steps: 10 steps at the method's own level per snapshot (10 labels), pressures from the
+    5 frames after step 5; with no interactions P_mol is the molecular kinetic term N_mol k T / V
+    exactly, and the molecules, moved by the MD, stay whole."""
+    from ilforge.reference.check import _own_structures, _pressures
+
+    at = _diatomics()
+    lab = _CountingIdealGas()
+    run = _own_structures(lab, at, 300.0, 10, seed=1)
+    assert lab.calls == 10 + 1 and len(run) == 5  # one force call before the first step
+    from ilforge.reference.check import OWN_MD_FRICTION_PER_PS, OWN_MD_TIMESTEP_FS
+    from ilforge.reference.strategies import reference_md
+
+    full = reference_md(at, _CountingIdealGas(), 10, 1, OWN_MD_TIMESTEP_FS, 300.0, OWN_MD_FRICTION_PER_PS, 1)
+    assert [np.allclose(a.positions, b.positions) for (a, _), (b, _) in zip(run, full[5:])] == [True] * 5
+    assert not np.allclose(run[0][0].positions, at.positions)
+    assert list(run[-1][0].arrays[keys.MOL_ID]) == list(at.arrays[keys.MOL_ID])
+    p_mol, p_atomic, p_d3, _ = _pressures(lab, [at, at], 300.0, None, own_md_steps=10)
+    ideal = 6 * units.KB_EV_K * 300.0 / at.get_volume() / units.GPA
+    assert p_mol == pytest.approx([ideal, ideal], rel=1e-12) and p_d3 is None
+    assert p_atomic == pytest.approx([2 * ideal, 2 * ideal], rel=1e-12)

@@ -50,6 +50,10 @@ TAIT_C = 0.0894
 TYPICAL_KAPPA_T_GPA = 0.45
 #: |implied density error| above which the check warns, %
 WARN_PERCENT = 5.0
+#: time step (fs) and Langevin friction (1/ps) of the MD at a method's own level (``own_md_steps``): X–H
+#: bonds free, and a strong thermostat for the heat a classical structure releases as it relaxes
+OWN_MD_TIMESTEP_FS = 0.5
+OWN_MD_FRICTION_PER_PS = 10.0
 #: the cheap ladder run by default (those whose packages are installed)
 DEFAULT_METHODS = ("labeler", "gfn1", "gfn2", "classical")
 #: every method name ``--methods`` accepts
@@ -136,6 +140,7 @@ class ReferenceCheckResult:
     n_frames: int
     kappa_T_per_GPa: float | None
     kappa_T_source: str
+    own_md_steps: int = 0  # MD steps at each method's own level before measuring (0: the snapshots as they are)
     warn_percent: float = WARN_PERCENT
     methods: list[MethodPressure] = field(default_factory=list)
 
@@ -285,24 +290,49 @@ def method_ladder(project: Project, recipe, comp, names, cutoff_A: float) -> lis
     return out
 
 
-def _pressures(labeler: Labeler, frames: list[Atoms], temperature_K: float, d3: str | None):
-    """Per-frame pressures in GPa: P_mol, P_atomic (−tr(σ)/3 + N_atoms k_B T / V) and P_mol with
-    D3(BJ) of functional ``d3`` added (None without ``d3``); and the method's seconds per frame."""
+def _own_structures(labeler: Labeler, frame: Atoms, temperature_K: float, steps: int, seed: int) -> list:
+    """(frame, labels) of the second half of ``steps`` of Langevin NVT at ``labeler``'s level from
+    ``frame`` (:data:`OWN_MD_TIMESTEP_FS`, γ = :data:`OWN_MD_FRICTION_PER_PS`, velocities at
+    ``temperature_K``), every max(1, steps // 10) steps: structures the method made itself."""
+    from ilforge.reference.strategies import reference_md
+
+    every = max(1, steps // 10)
+    run = reference_md(frame, labeler, steps, every, OWN_MD_TIMESTEP_FS, temperature_K, OWN_MD_FRICTION_PER_PS, seed)
+    return [fl for k, fl in enumerate(run) if (k + 1) * every > steps / 2]
+
+
+def _pressures(labeler: Labeler, frames: list[Atoms], temperature_K: float, d3: str | None, own_md_steps: int = 0,
+               seed: int = 0):
+    """Per-snapshot pressures in GPa: P_mol, P_atomic (−tr(σ)/3 + N_atoms k_B T / V) and P_mol with
+    D3(BJ) of functional ``d3`` added (None without ``d3``); and the method's seconds per label.
+    With ``own_md_steps``, each snapshot's values are means over the second half of that much MD at
+    the method's own level (:func:`_own_structures`)."""
     from ilforge.reference.dispersion import d3_labels
 
     p_mol, p_atomic, p_d3, t0 = [], [], [], time.perf_counter()
-    labels = [labeler.label(fr) for fr in frames]
-    dt = (time.perf_counter() - t0) / max(1, len(frames))
-    for fr, lab in zip(frames, labels):
-        if lab.stress is None:
-            raise IlforgeError(f"{labeler.level_of_theory} gives no stress for periodic frames")
-        kin = len(fr) * units.KB_EV_K * temperature_K / fr.get_volume()
-        p_atomic.append((-float(np.sum(lab.stress[:3])) / 3.0 + kin) / units.GPA)
-        p_mol.append(molecular_virial_pressure(fr, lab.forces, lab.stress, temperature_K) / units.GPA)
+    if own_md_steps > 0:
+        runs = [_own_structures(labeler, fr, temperature_K, own_md_steps, seed + k) for k, fr in enumerate(frames)]
+        n_labels = len(frames) * own_md_steps
+    else:
+        runs = [[(fr, labeler.label(fr))] for fr in frames]
+        n_labels = len(frames)
+    dt = (time.perf_counter() - t0) / max(1, n_labels)
+    for run in runs:
+        mol, atomic, disp = [], [], []
+        for fr, lab in run:
+            if lab.stress is None:
+                raise IlforgeError(f"{labeler.level_of_theory} gives no stress for periodic frames")
+            kin = len(fr) * units.KB_EV_K * temperature_K / fr.get_volume()
+            atomic.append((-float(np.sum(lab.stress[:3])) / 3.0 + kin) / units.GPA)
+            mol.append(molecular_virial_pressure(fr, lab.forces, lab.stress, temperature_K) / units.GPA)
+            if d3 is not None:
+                e = d3_labels(fr, d3, "d3bj")
+                disp.append(molecular_virial_pressure(fr, lab.forces + e.forces, lab.stress + e.stress,
+                                                      temperature_K) / units.GPA)
+        p_mol.append(float(np.mean(mol)))
+        p_atomic.append(float(np.mean(atomic)))
         if d3 is not None:
-            e = d3_labels(fr, d3, "d3bj")
-            p_d3.append(molecular_virial_pressure(fr, lab.forces + e.forces, lab.stress + e.stress,
-                                                  temperature_K) / units.GPA)
+            p_d3.append(float(np.mean(disp)))
     return p_mol, p_atomic, (p_d3 if d3 is not None else None), dt
 
 
@@ -324,7 +354,7 @@ def _summarise(name: str, lot: str, p_GPa: list[float], p_atomic_GPa: list[float
 
 
 def _run_method(name: str, build, d3: str | None, frames, temperature_K: float, kappa,
-                seen: set[str]) -> list[MethodPressure]:
+                seen: set[str], own_md_steps: int = 0, seed: int = 0) -> list[MethodPressure]:
     """Rows of one method of the ladder: itself and, with ``d3``, itself + D3(BJ); a skipped row
     when it cannot run; nothing when its level of theory is in ``seen`` (already computed)."""
     if isinstance(build, str):
@@ -333,7 +363,7 @@ def _run_method(name: str, build, d3: str | None, frames, temperature_K: float, 
         labeler = build()
         if labeler.level_of_theory in seen:
             return []
-        p_mol, p_atomic, p_d3, dt = _pressures(labeler, frames, temperature_K, d3)
+        p_mol, p_atomic, p_d3, dt = _pressures(labeler, frames, temperature_K, d3, own_md_steps, seed)
     except IlforgeError as exc:
         log.warning("reference check: %s skipped: %s", name, exc)
         return [MethodPressure(name, skipped=str(exc))]
@@ -346,15 +376,18 @@ def _run_method(name: str, build, d3: str | None, frames, temperature_K: float, 
 
 @writes_project("reference check")
 def run_reference_check(project: Project, recipe, methods=None, frames: int = 4, thermalise_ps: float = 10.0,
-                        interval_ps: float = 2.0) -> ReferenceCheckResult:
+                        interval_ps: float = 2.0, own_md_steps: int = 0) -> ReferenceCheckResult:
     """Pre-flight check of the recipe's reference level (module docstring): ``frames`` classical
     snapshots (after ``thermalise_ps`` of NVT, ``interval_ps`` apart) of the first training
     composition (else the first composition) at the first temperature; the molecular virial pressure
     of each method of ``methods`` (default :data:`DEFAULT_METHODS`), its spread and the implied
-    density error. Written to ``results/reference_check.json``."""
+    density error; with ``own_md_steps``, measured after that much MD at each method's own level
+    from every snapshot (:func:`_own_structures`). Written to ``results/reference_check.json``."""
     if frames < 1 or not interval_ps > 0 or not thermalise_ps >= 0 or not math.isfinite(thermalise_ps + interval_ps):
         raise IlforgeError(f"reference check: need frames >= 1, interval_ps > 0 and thermalise_ps >= 0 (finite); "
                            f"got {frames}, {interval_ps}, {thermalise_ps}")
+    if own_md_steps < 0:
+        raise IlforgeError(f"reference check: own_md_steps must be >= 0, got {own_md_steps}")
     methods = list(methods or DEFAULT_METHODS)
     _check_names(methods)
     comps = recipe.resolve_compositions(recipe.library())
@@ -365,10 +398,10 @@ def run_reference_check(project: Project, recipe, methods=None, frames: int = 4,
     first = snaps[0]
     rho = units.density_g_cm3(float(first.get_masses().sum()), first.get_volume())
     res = ReferenceCheckResult(comp.id, T, len(first), int(len(set(first.arrays[keys.MOL_ID].tolist()))), rho,
-                               source, ffname, len(snaps), kappa, ksrc)
+                               source, ffname, len(snaps), kappa, ksrc, own_md_steps=int(own_md_steps))
     seen: set[str] = set()
     for name, build, d3 in method_ladder(project, recipe, comp, methods, cutoff):
-        for row in _run_method(name, build, d3, snaps, T, kappa, seen):
+        for row in _run_method(name, build, d3, snaps, T, kappa, seen, int(own_md_steps), int(recipe.seed)):
             row.chosen = row.name.endswith("(recipe)")
             res.methods.append(row)
     _write_snapshots(project.result_frames(REFERENCE_CHECK), snaps)

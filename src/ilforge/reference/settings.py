@@ -158,3 +158,8 @@ class ReferenceCheckSettings(_Strict):
     frames: int = Field(4, ge=1, le=100, description="classical snapshots evaluated")
     thermalise_ps: float = Field(10.0, ge=0, le=10000, allow_inf_nan=False, description="NVT before the first snapshot, ps")
     interval_ps: float = Field(2.0, gt=0, le=10000, allow_inf_nan=False, description="time between snapshots, ps")
+    own_md_steps: int = Field(
+        0, ge=0, le=100000,
+        description="steps (0.5 fs) of NVT MD at each method's own level from every snapshot before its pressure is "
+                    "measured (mean over the second half): the pressure on the method's own structures, not the force "
+                    "field's; 0: the snapshots as they are. Costs frames x steps labels per method")

@@ -107,4 +107,4 @@ def run_check(project: Project, recipe):
         log.info("reference check skipped: reference_check.enabled is false")
         return None
     return run_reference_check(project, recipe, methods=list(s.methods), frames=s.frames,
-                               thermalise_ps=s.thermalise_ps, interval_ps=s.interval_ps)
+                               thermalise_ps=s.thermalise_ps, interval_ps=s.interval_ps, own_md_steps=s.own_md_steps)

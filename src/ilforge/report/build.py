@@ -84,7 +84,9 @@ def reference_check_section(project: Project) -> Section | None:
                      "-" if err is None else f"{res['density_g_cm3'] * (1 + err / 100):.3f}",
                      f"{m['seconds_per_frame']:.1f}", m.get("eos_model", "")])
     caption = (f"{res['composition_id']} at {res['temperature_K']} K, {res['density_g_cm3']:.3f} g/cm³ "
-               f"({res['n_frames']} snapshots, {res['thermalised_with']})")
+               f"({res['n_frames']} snapshots, {res['thermalised_with']}"
+               + (f", then {res['own_md_steps']} MD steps at each method's own level" if res.get("own_md_steps") else "")
+               + ")")
     blocks: list = [Table(["method", "P_mol / GPa", "implied density error / %", "implied density / g cm⁻³", "s per frame",
                            "equation of state"], rows, caption)]
     blocks += [Paragraph("WARNING: " + m["warning"]) for m in res["methods"] if m.get("warning")]
