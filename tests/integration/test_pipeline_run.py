@@ -14,30 +14,7 @@ import yaml
 from browser import load_page
 
 from ilforge.cli import main
-
-RECIPE = {
-    "name": "tiny",
-    "seed": 3,
-    "components": {"EMIM_BF4": {"EMIM": 1, "BF4": 1}},
-    "box": {"ion_pairs": 4},
-    "temperatures_K": [298.15],
-    "compositions": [{"id": "neat", "fractions": {"EMIM_BF4": 1.0}}],
-    "training_compositions": ["neat"],
-    "forcefield": {"type": "generic", "cutoff_A": 4.5},  # the 96-atom box is 10 Å wide
-    "sampling": {"equilibration_ps": 1, "production_ps": 4, "interval_ps": 0.5},
-    "labels": {"labeler": "classical", "frames_per_composition": 8},
-    "reference_check": {"frames": 2, "thermalise_ps": 1, "interval_ps": 0.5},
-    "training": {"preset": "small", "max_epochs": 3, "valid_fraction": 0.25, "test_fraction": 0.25, "batch_size": 2},
-    "md": {
-        "ensemble": "nvt",
-        "timestep_fs": 0.25,
-        "equilibration_ps": 0.0025,
-        "production_ps": 0.01,
-        "save_every_steps": 2,
-        "monitors": {"bonds": False, "temperature_factor": 100.0, "min_distance_any_A": 0.1, "min_distances_A": {}},
-    },
-    "analysis": {"properties": ["density", "rdf", "diffusion"], "rdf_pairs": [["B", "F"]], "n_blocks": 2},
-}
+from tiny_recipe import RECIPE
 
 SECTIONS = ["recipe", "reference", "data", "training", "errors", "md", "properties", "structure"]
 
