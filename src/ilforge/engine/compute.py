@@ -136,8 +136,26 @@ class ComputeSettings(BaseModel):
 MAX_COMPUTE_BYTES = 1_000_000
 
 
+def local_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask where the OS has one, else the CPU count)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def default_compute() -> ComputeSettings:
+    """No compute file and no ``--workers``: a local pool of one single-thread worker per CPU
+    (:func:`local_cpus`), so labelling uses the whole machine (2 workers on a 2-core laptop)."""
+    return ComputeSettings(workers=local_cpus())
+
+
 def load_compute(path: str | Path | None, workers: int | None = None) -> ComputeSettings:
-    """Read ``compute.yaml`` (or the defaults when ``path`` is None); ``workers`` overrides the file."""
+    """Read ``compute.yaml``; ``workers`` overrides the file. Neither: :func:`default_compute`."""
+    if path is None and workers is None:
+        return default_compute()
     data: dict = {}
     if path is not None:
         p = Path(path)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ilforge import trust
-from ilforge.engine.compute import ComputeSettings, make_executor
+from ilforge.engine.compute import ComputeSettings, default_compute, make_executor
 from ilforge.progress import Progress
 from ilforge.project import GENERIC_FF_CACHE, LABELS, Project, writes_project
 from ilforge.reference.label_task import LabelerSpec
@@ -74,7 +74,8 @@ def level_of_theory(project: Project, recipe) -> str:
 def run_label(project: Project, recipe, *, compute: ComputeSettings | None = None,
               retry_failed: bool = False) -> LabelResult:
     """Label the project's frames (see the module docstring). ``compute``: where tasks run (default:
-    one local worker); ``retry_failed``: make failed frames pending again first. Progress: tasks
+    one local single-thread worker per CPU, :func:`~ilforge.engine.compute.default_compute`);
+    ``retry_failed``: make failed frames pending again first. Progress: tasks
     finished / to do, with rate, ETA and failures so far (``Project.progress_file("label")``, a
     terminal line)."""
     with project.lock("label", "ilforge label"):
@@ -86,7 +87,7 @@ def run_label(project: Project, recipe, *, compute: ComputeSettings | None = Non
         if retry_failed:
             store.reset_failed(lot)
         spec = LabelerSpec.from_recipe(recipe, cache)
-        with make_executor(compute) as executor, \
+        with make_executor(compute if compute is not None else default_compute()) as executor, \
                 Progress(0, "label", "frame", status_path=project.progress_file("label")) as progress:
             run = run_labelling(store, spec, lot, executor, project.tasks_dir("label"), recipe.labels.max_attempts,
                                 progress=progress)
