@@ -159,3 +159,16 @@ def test_dask_abort_cancels_tasks(tmp_path):
     ex.abort()
     assert time.perf_counter() - t0 < 20
     assert all(f.status in ("cancelled", "lost", "error") or f.cancelled() for f in futs)
+
+
+def test_many_label_tasks_are_submitted_before_single_points():
+    """A strategy task (reference MD: tens of labels) starts first, not alone at the end."""
+    from ilforge.reference.runner import submission_order
+    from ilforge.store.frames import SINGLE_POINT, LabelRecord
+
+    def rec(h, task):
+        return LabelRecord(h, "lot", "pending", 0, "", True, 0, task)
+
+    recs = [rec("a", SINGLE_POINT), rec("b", '{"strategy": "reference_md"}'), rec("c", SINGLE_POINT),
+            rec("d", '{"strategy": "relax"}')]
+    assert [r.frame_hash for r in submission_order(recs)] == ["b", "d", "a", "c"]
