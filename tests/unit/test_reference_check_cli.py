@@ -37,3 +37,14 @@ def test_reference_check_refuses_unknown_methods(tmp_path, capsys):
     rc = main(["reference", "check", str(EXAMPLE), "--workdir", str(tmp_path / "w"), "--methods", "dft",
                "--frames", "1", "--thermalise-ps", "0.1", "--interval-ps", "0.1"])
     assert rc != 0 and "unknown ['dft']" in capsys.readouterr().err
+
+
+def test_the_table_says_when_pressures_are_on_the_force_fields_structures():
+    from ilforge.cli.reference import _table
+    from ilforge.reference.check import ON_CLASSICAL_STRUCTURES, ReferenceCheckResult
+
+    res = ReferenceCheckResult("neat", 298.15, 96, 8, 1.28, "experiment", "CL&P", 2, 0.343, "experiment")
+    assert ON_CLASSICAL_STRUCTURES in _table(res)
+    res.own_md_steps = 100
+    text = _table(res)
+    assert ON_CLASSICAL_STRUCTURES not in text and "then 100 steps of MD at every method's own level" in text

@@ -32,6 +32,8 @@ def register(parser) -> None:
 
 
 def _table(res) -> str:
+    from ilforge.reference.check import ON_CLASSICAL_STRUCTURES
+
     lines = [f"{res.composition_id} at {res.temperature_K:g} K: {res.n_atoms} atoms, {res.n_molecules} molecules, "
              f"{res.density_g_cm3:.4f} g/cm3 ({res.density_source})",
              f"{res.n_frames} snapshots from {res.thermalised_with}"
@@ -51,6 +53,8 @@ def _table(res) -> str:
     models = sorted({m.eos_model for m in res.methods if m.eos_model})
     lines += ["", "* the recipe's labeler. P_mol: molecular virial pressure (mean, spread = standard deviation over "
               "snapshots); density err: implied at P = 0, through " + "; ".join(models)]
+    if not res.own_md_steps:
+        lines.append(ON_CLASSICAL_STRUCTURES)
     lines += [f"WARNING: {m.warning}" for m in res.methods if m.warning]
     return "\n".join(lines)
 

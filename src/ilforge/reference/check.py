@@ -54,6 +54,11 @@ WARN_PERCENT = 5.0
 #: bonds free, and a strong thermostat for the heat a classical structure releases as it relaxes
 OWN_MD_TIMESTEP_FS = 0.5
 OWN_MD_FRICTION_PER_PS = 10.0
+#: said under the table when the pressures were measured on the force field's structures
+ON_CLASSICAL_STRUCTURES = (
+    "Measured on the force field's structures: a method's pressure on structures it made itself can differ "
+    "by several tenths of a GPa (GFN2-xTB on EMIM-BF4: -0.1 GPa on CL&P snapshots, +0.45 GPa after 0.1 ps of its "
+    "own MD, i.e. 13 % lighter; docs/reference_check.md). reference_check.own_md_steps (--own-md-steps) measures it.")
 #: the cheap ladder run by default (those whose packages are installed)
 DEFAULT_METHODS = ("labeler", "gfn1", "gfn2", "classical")
 #: every method name ``--methods`` accepts

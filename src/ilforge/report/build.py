@@ -18,6 +18,7 @@ from ilforge.errors import CorruptFileError
 from ilforge.experiment.compare import NOT_DIFFUSIVE
 from ilforge.models.artifact import ModelArtifact
 from ilforge.project import LEARNING, MD, PLAN, REFERENCE_CHECK, TRANSFER, Project, analysis_name, validate_name
+from ilforge.reference.check import ON_CLASSICAL_STRUCTURES
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import figure_png, line_plot, new_figure
 
@@ -89,6 +90,8 @@ def reference_check_section(project: Project) -> Section | None:
                + ")")
     blocks: list = [Table(["method", "P_mol / GPa", "implied density error / %", "implied density / g cm⁻³", "s per frame",
                            "equation of state"], rows, caption)]
+    if not res.get("own_md_steps"):
+        blocks.append(Paragraph(ON_CLASSICAL_STRUCTURES))
     blocks += [Paragraph("WARNING: " + m["warning"]) for m in res["methods"] if m.get("warning")]
     return Section("reference", "Reference level: pre-flight pressure check", blocks)
 
