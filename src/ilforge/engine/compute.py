@@ -41,6 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ilforge.engine.base import Executor
+from ilforge.engine.threads import local_cpus
 from ilforge.errors import IlforgeError
 
 
@@ -134,16 +135,6 @@ class ComputeSettings(BaseModel):
 
 #: a compute file is a few lines; anything larger is not one (and YAML aliases could blow it up)
 MAX_COMPUTE_BYTES = 1_000_000
-
-
-def local_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask where the OS has one, else the CPU count)."""
-    import os
-
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def default_compute() -> ComputeSettings:

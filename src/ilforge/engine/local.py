@@ -19,7 +19,7 @@ import signal
 import sys
 
 from ilforge.engine.base import Executor, InlineExecutor
-from ilforge.engine.threads import THREAD_VARS, apply_thread_env, thread_env
+from ilforge.engine.threads import THREAD_VARS, apply_thread_env, local_cpus, thread_env
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """Threads of each of ``workers`` processes so that together they fill ``cores`` (default: the
     cores this process may run on), never fewer than one."""
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = local_cpus()
     return max(1, cores // max(1, workers))
 
 
