@@ -25,20 +25,19 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import thermalize_momenta
 
 from ilforge import units
+from ilforge.reference.calculator import LabelerCalculator
+from ilforge.reference.check import atomic_virial_pressure, molecular_virial_pressure
+from ilforge.reference.xtb import XTBLabeler
+from ilforge.sample.md import make_molecules_whole
 
 
 def main(argv=None) -> None:
-    from ase.io import read, write
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import thermalize_momenta
-
-    from ilforge.reference.calculator import LabelerCalculator
-    from ilforge.reference.check import molecular_virial_pressure
-    from ilforge.reference.xtb import XTBLabeler
-    from ilforge.sample.md import make_molecules_whole
-
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("start", type=Path, help="extxyz frame (the last frame of the file is used)")
     ap.add_argument("out", type=Path)
@@ -53,61 +52,48 @@ def main(argv=None) -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     traj = args.out / "traj.extxyz"
-    labeler = XTBLabeler(method=args.method)
-    rows = []
-    if traj.exists():
-        done = read(traj, ":")
-        atoms = done[-1].copy()
-        for fr in done:
-            rows.append(_pressures(fr, fr.get_forces(), fr.get_stress(voigt=True), args.temperature_K,
-                                   molecular_virial_pressure, make_molecules_whole))
-        step0 = int(done[-1].info["step"])
-        momenta = done[-1].get_momenta()
-        atoms.set_momenta(momenta)
+    T = args.temperature_K
+    done = read(traj, ":") if traj.exists() else []
+    if done:  # resume from the last saved frame, its momenta included
+        atoms, step = done[-1].copy(), int(done[-1].info["step"])
     else:
-        atoms = read(args.start, -1)
-        atoms = atoms.copy()
-        thermalize_momenta(atoms, args.temperature_K, rng=np.random.default_rng(args.seed))
-        step0 = 0
-    atoms.calc = calc = LabelerCalculator(labeler)
-    rng = np.random.default_rng(args.seed + step0)
-    from ase import units as ase_units
-    dyn = Langevin(atoms, args.timestep_fs * ase_units.fs, temperature_K=args.temperature_K,
-                   friction=args.friction_per_ps / (1000 * ase_units.fs), fixcm=False, rng=rng)
-    rho = atoms.get_masses().sum() / atoms.get_volume() * units.AMU_A3_TO_G_CM3
-    print(f"{args.method} NVT at {rho:.4f} g/cm3, {len(atoms)} atoms, {args.temperature_K} K; "
+        atoms, step = read(args.start, -1).copy(), 0
+        thermalize_momenta(atoms, T, rng=np.random.default_rng(args.seed))
+    atoms.calc = calc = LabelerCalculator(XTBLabeler(method=args.method))
+    dyn = Langevin(atoms, args.timestep_fs * units.FS, temperature_K=T, friction=args.friction_per_ps / units.PS,
+                   fixcm=False, rng=np.random.default_rng(args.seed + step))
+    rho = units.density_g_cm3(float(atoms.get_masses().sum()), atoms.get_volume())
+    print(f"{args.method} NVT at {rho:.4f} g/cm3, {len(atoms)} atoms, {T} K; "
           f"step, T (K), P atomic virial + N k T/V, P_mol (GPa), running mean P_mol over the 2nd half", flush=True)
-    for k, r in enumerate(rows):
-        _print(int((k + 1) * args.every), r, rows)
-    step = step0
+    rows = []
+    for fr in done:
+        rows.append(_pressures(fr, fr.get_forces(), fr.get_stress(voigt=True), T))
+        _print(int(fr.info["step"]), rows)
     while step < args.steps:
         dyn.run(args.every)
         step += args.every
         lab = calc.last_labels
         fr = atoms.copy()
-        fr.calc = None
         fr.info["step"] = step
-        from ase.calculators.singlepoint import SinglePointCalculator
-        fr.calc = SinglePointCalculator(fr, energy=lab.energy, forces=np.asarray(lab.forces),
-                                        stress=np.asarray(lab.stress))
+        fr.calc = SinglePointCalculator(fr, energy=lab.energy, forces=np.asarray(lab.forces), stress=np.asarray(lab.stress))
         write(traj, fr, append=True)
-        rows.append(_pressures(fr, np.asarray(lab.forces), np.asarray(lab.stress), args.temperature_K,
-                               molecular_virial_pressure, make_molecules_whole, t=atoms.get_temperature()))
-        _print(step, rows[-1], rows)
+        rows.append(_pressures(fr, lab.forces, lab.stress, T))
+        _print(step, rows)
 
 
-def _pressures(fr, forces, stress, temperature_K, molecular_virial_pressure, make_molecules_whole, t=None):
-    whole = make_molecules_whole(fr)
-    t_kin = fr.get_temperature() if t is None else t
-    p_atomic = (-np.mean(np.asarray(stress)[:3]) + len(fr) * units.KB_EV_K * temperature_K / fr.get_volume())
-    p_mol = molecular_virial_pressure(whole, forces, stress, temperature_K)
-    return t_kin, p_atomic / units.GPA, p_mol / units.GPA
+def _pressures(fr, forces, stress, temperature_K) -> tuple[float, float, float]:
+    """(kinetic T in K, atomic virial pressure, molecular virial pressure in GPa) of one frame."""
+    p_atomic = atomic_virial_pressure(fr, stress, temperature_K)
+    p_mol = molecular_virial_pressure(make_molecules_whole(fr), np.asarray(forces), stress, temperature_K)
+    return fr.get_temperature(), p_atomic / units.GPA, p_mol / units.GPA
 
 
-def _print(step, row, rows):
+def _print(step: int, rows) -> None:
+    """The latest row and the running mean of P_mol over the second half of the rows so far."""
     half = np.asarray([r[2] for r in rows[len(rows) // 2:]])
     err = half.std(ddof=1) / np.sqrt(max(1, len(half) // 5)) if len(half) > 5 else float("nan")
-    print(f"{step:6d} {row[0]:6.0f} {row[1]:+8.3f} {row[2]:+8.3f}   mean(2nd half) {half.mean():+.3f}"
+    t, p_atomic, p_mol = rows[-1]
+    print(f"{step:6d} {t:6.0f} {p_atomic:+8.3f} {p_mol:+8.3f}   mean(2nd half) {half.mean():+.3f}"
           f" (~± {err:.3f}, {len(half)} frames)", flush=True)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("mace")
 
+from backend_envs import backend_param  # noqa: E402
 from emt_frames import alloy_frames, isolated_atoms  # noqa: E402
 
 from ilforge.envs.manager import is_ready  # noqa: E402
@@ -31,21 +32,7 @@ TINY["nequip"] = {"max_epochs": 2, "batch_size": 2, "seed": 5, "committee_size":
 TINY["allegro"] = {"max_epochs": 2, "batch_size": 2, "seed": 5, "committee_size": 2, "stress_weight": 1.0, "e0s": "isolated",
                    "r_max_A": 4.0, "num_scalar_features": 8, "num_tensor_features": 2, "mlp_width": 8, "threads": 1}
 
-#: backends that run in their own environment (ilforge.envs): marked `backends`, skipped until created
-IN_ENV = {"deepmd", "nequip", "allegro"}
-#: backend -> its environment where the names differ (nequip and allegro share one)
-ENV_OF = {"allegro": "nequip"}
-
-
-def _param(name):
-    if name not in IN_ENV:
-        return name
-    env = ENV_OF.get(name, name)
-    return pytest.param(name, marks=[pytest.mark.backends, pytest.mark.skipif(
-        not is_ready(env), reason=f"the {env} environment is not created: run `ilforge env create {env}` (or `make test-backends`)")])
-
-
-@pytest.fixture(scope="module", params=[_param(n) for n in sorted(TINY)])
+@pytest.fixture(scope="module", params=[backend_param(n) for n in sorted(TINY)])
 def committee(request, tmp_path_factory):
     frames = alloy_frames(6, seed=2, repeat=(1, 1, 2))
     settings = settings_class(request.param).model_validate({"backend": request.param, **TINY[request.param]})
@@ -135,8 +122,7 @@ APAX_TINY = {"max_epochs": 2, "batch_size": 2, "seed": 5, "committee_size": 2, "
              "n_basis": 4, "n_radial": 2, "nn": [8, 8], "threads": 1}
 
 
-@pytest.fixture(scope="module", params=[pytest.param("apax", marks=[pytest.mark.backends, pytest.mark.skipif(
-    not is_ready("apax"), reason="the apax environment is not created: run `ilforge env create apax` (or `make test-backends`)")])])
+@pytest.fixture(scope="module", params=[backend_param("apax")])
 def apax_model(request, tmp_path_factory):
     from ilforge.models.registry import get_backend
 

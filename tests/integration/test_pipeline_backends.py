@@ -13,11 +13,11 @@ import shutil
 
 import pytest
 
+from backend_envs import backend_param
 from browser import load_page
 from tiny_recipe import RECIPE, write_recipe
 
 from ilforge.cli import main
-from ilforge.envs.manager import is_ready
 
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -31,14 +31,6 @@ TINY = {
     "apax": {**COMMON, "r_max_A": 4.0, "n_basis": 4, "n_radial": 2, "nn": [8, 8]},
     "sevenn": {"preset": "zero_shot", "valid_fraction": 0.25, "test_fraction": 0.25},
 }
-ENV_OF = {"allegro": "nequip"}
-TRAIN_ON = ["train", "validate", "md", "analyze", "report"]
-
-
-def _param(name):
-    env = ENV_OF.get(name, name)
-    return pytest.param(name, marks=[pytest.mark.backends, pytest.mark.skipif(
-        not is_ready(env), reason=f"the {env} environment is not created: run `ilforge env create {env}` (or `make test-backends`)")])
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +43,7 @@ def labelled(tmp_path_factory):
     return wd / "work"
 
 
-@pytest.mark.parametrize("backend", [_param(n) for n in sorted(TINY)])
+@pytest.mark.parametrize("backend", [backend_param(n) for n in sorted(TINY)])
 def test_run_trains_runs_md_and_reports_with(backend, labelled, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(labelled, work)

@@ -32,12 +32,12 @@ def register(parser) -> None:
 
 
 def _table(res) -> str:
-    from ilforge.reference.check import ON_CLASSICAL_STRUCTURES
+    from ilforge.reference.check import ON_CLASSICAL_STRUCTURES, own_md_note
 
     lines = [f"{res.composition_id} at {res.temperature_K:g} K: {res.n_atoms} atoms, {res.n_molecules} molecules, "
              f"{res.density_g_cm3:.4f} g/cm3 ({res.density_source})",
              f"{res.n_frames} snapshots from {res.thermalised_with}"
-             + (f", each then {res.own_md_steps} steps of MD at every method's own level" if res.own_md_steps else "")
+             + own_md_note(res.own_md_steps)
              + "; κT: "
              + (f"{res.kappa_T_per_GPa:g} 1/GPa, {res.kappa_T_source}" if res.kappa_T_per_GPa else res.kappa_T_source),
              "", f"{'method':<30} {'P_mol/GPa':>10} {'spread':>7} {'P_atomic/GPa':>12} {'density err':>11} "

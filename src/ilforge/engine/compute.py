@@ -176,9 +176,9 @@ def load_compute(path: str | Path | None, workers: int | None = None) -> Compute
 
 
 def make_executor(settings: ComputeSettings | None = None) -> Executor:
-    """The executor of ``settings`` (defaults: a local pool of one worker): a
-    :class:`~ilforge.engine.local.LocalPool` or a :class:`~ilforge.engine.dask_cluster.DaskExecutor`."""
-    settings = settings or ComputeSettings()
+    """The executor of ``settings`` (default: :func:`default_compute`, a local pool of one worker per
+    CPU): a :class:`~ilforge.engine.local.LocalPool` or a :class:`~ilforge.engine.dask_cluster.DaskExecutor`."""
+    settings = settings or default_compute()
     if settings.backend == "dask":
         from ilforge.engine.dask_cluster import DaskExecutor
 

@@ -83,6 +83,20 @@ def molecular_virial_pressure(atoms: Atoms, forces: np.ndarray, stress, temperat
     return float(-(s[0] + s[1] + s[2]) / 3.0 - intra / (3.0 * vol) + len(mols) * units.KB_EV_K * temperature_K / vol)
 
 
+def atomic_virial_pressure(atoms: Atoms, stress, temperature_K: float) -> float:
+    """P (eV/Å³) = −tr(σ)/3 + N_atoms k_B T / V: the atomic virial pressure of a method's ``stress``
+    (Voigt 6 or 3×3, eV/Å³, ASE sign) with the atoms' kinetic term at ``temperature_K``."""
+    from ilforge.labels import voigt
+
+    s = voigt(stress)
+    return float(-(s[0] + s[1] + s[2]) / 3.0 + len(atoms) * units.KB_EV_K * temperature_K / atoms.get_volume())
+
+
+def own_md_note(own_md_steps: int) -> str:
+    """How the snapshots were used, for the table and the report: '' or ', each then N steps of MD …'."""
+    return f", each then {own_md_steps} steps of MD at every method's own level" if own_md_steps else ""
+
+
 def implied_density_error(p_ref_GPa: float, kappa_T_per_GPa: float | None) -> tuple[float | None, str]:
     """(ρ_method/ρ_exp − 1, model) for a method whose pressure at the experimental density is
     ``p_ref_GPa``: Tait with ``kappa_T_per_GPa`` when given and p_ref < B, else linear (see module doc)."""
@@ -327,8 +341,7 @@ def _pressures(labeler: Labeler, frames: list[Atoms], temperature_K: float, d3: 
         for fr, lab in run:
             if lab.stress is None:
                 raise IlforgeError(f"{labeler.level_of_theory} gives no stress for periodic frames")
-            kin = len(fr) * units.KB_EV_K * temperature_K / fr.get_volume()
-            atomic.append((-float(np.sum(lab.stress[:3])) / 3.0 + kin) / units.GPA)
+            atomic.append(atomic_virial_pressure(fr, lab.stress, temperature_K) / units.GPA)
             mol.append(molecular_virial_pressure(fr, lab.forces, lab.stress, temperature_K) / units.GPA)
             if d3 is not None:
                 e = d3_labels(fr, d3, "d3bj")

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from ilforge import trust
-from ilforge.engine.compute import ComputeSettings, default_compute, make_executor
+from ilforge.engine.compute import ComputeSettings, make_executor
 from ilforge.progress import Progress
 from ilforge.project import GENERIC_FF_CACHE, LABELS, Project, writes_project
 from ilforge.reference.label_task import LabelerSpec
@@ -87,7 +87,7 @@ def run_label(project: Project, recipe, *, compute: ComputeSettings | None = Non
         if retry_failed:
             store.reset_failed(lot)
         spec = LabelerSpec.from_recipe(recipe, cache)
-        with make_executor(compute if compute is not None else default_compute()) as executor, \
+        with make_executor(compute) as executor, \
                 Progress(0, "label", "frame", status_path=project.progress_file("label")) as progress:
             run = run_labelling(store, spec, lot, executor, project.tasks_dir("label"), recipe.labels.max_attempts,
                                 progress=progress)

@@ -18,7 +18,7 @@ from ilforge.errors import CorruptFileError
 from ilforge.experiment.compare import NOT_DIFFUSIVE
 from ilforge.models.artifact import ModelArtifact
 from ilforge.project import LEARNING, MD, PLAN, REFERENCE_CHECK, TRANSFER, Project, analysis_name, validate_name
-from ilforge.reference.check import ON_CLASSICAL_STRUCTURES
+from ilforge.reference.check import ON_CLASSICAL_STRUCTURES, own_md_note
 from ilforge.report.html import Figure, Paragraph, Preformatted, Section, Table, render_html
 from ilforge.report.plots import figure_png, line_plot, new_figure
 
@@ -85,9 +85,7 @@ def reference_check_section(project: Project) -> Section | None:
                      "-" if err is None else f"{res['density_g_cm3'] * (1 + err / 100):.3f}",
                      f"{m['seconds_per_frame']:.1f}", m.get("eos_model", "")])
     caption = (f"{res['composition_id']} at {res['temperature_K']} K, {res['density_g_cm3']:.3f} g/cm³ "
-               f"({res['n_frames']} snapshots, {res['thermalised_with']}"
-               + (f", then {res['own_md_steps']} MD steps at each method's own level" if res.get("own_md_steps") else "")
-               + ")")
+               f"({res['n_frames']} snapshots, {res['thermalised_with']}{own_md_note(res.get('own_md_steps', 0))})")
     blocks: list = [Table(["method", "P_mol / GPa", "implied density error / %", "implied density / g cm⁻³", "s per frame",
                            "equation of state"], rows, caption)]
     if not res.get("own_md_steps"):
