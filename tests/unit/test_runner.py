@@ -103,18 +103,6 @@ def test_compute_file(tmp_path):
         load_compute(tmp_path / "missing.yaml")
 
 
-def test_without_a_compute_file_or_workers_labels_use_every_cpu(monkeypatch, tmp_path):
-    """The default (`ilforge label` with neither option, `ilforge run`'s label stage): one
-    single-thread worker per CPU this process may use; a given --workers or file still wins."""
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)  # 3 CPUs
-    c = load_compute(None)
-    assert c.backend == "local" and c.workers == 3 and c.threads_per_worker == 1
-    assert load_compute(None, workers=1).workers == 1
-    p = tmp_path / "compute.yaml"
-    p.write_text("workers: 2\n")
-    assert load_compute(p).workers == 2
-
-
 def test_slurm_job_script_limits_threads():
     pytest.importorskip("dask_jobqueue")
     from ilforge.engine.dask_cluster import jobqueue_cluster

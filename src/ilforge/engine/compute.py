@@ -41,7 +41,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ilforge.engine.base import Executor
-from ilforge.engine.threads import local_cpus
 from ilforge.errors import IlforgeError
 
 
@@ -138,9 +137,11 @@ MAX_COMPUTE_BYTES = 1_000_000
 
 
 def default_compute() -> ComputeSettings:
-    """No compute file and no ``--workers``: a local pool of one single-thread worker per CPU
-    (:func:`local_cpus`), so labelling uses the whole machine (2 workers on a 2-core laptop)."""
-    return ComputeSettings(workers=local_cpus())
+    """No compute file and no ``--workers``: a local pool of one single-thread worker. Not one per
+    CPU (:func:`local_cpus`), though that halves the demo's labelling time on 2 cores: OpenMM's PME
+    gives classical labels that differ by ~1e-6 eV between worker processes, so a parallel default
+    made two runs of the same recipe differ; `--workers N` opts in."""
+    return ComputeSettings()
 
 
 def load_compute(path: str | Path | None, workers: int | None = None) -> ComputeSettings:
