@@ -40,9 +40,21 @@ def test_failed_pip_leaves_no_ready_marker(tmp_path, monkeypatch):
     monkeypatch.setenv(manager.ENVS_DIR_VAR, str(tmp_path))
     spec = EnvSpec("broken", (str(tmp_path / "no-such-package.whl"),), python=f"python{sys.version_info[0]}.{sys.version_info[1]}")
     monkeypatch.setattr(manager.shutil, "which", lambda name: sys.executable)
-    with pytest.raises(manager.EnvError, match="(?s)pip install failed.*ilforge env create broken"):
+    with pytest.raises(manager.EnvError, match="(?s)pip install .*failed.*ilforge env create broken"):
         manager.ensure_env(spec)
     assert manager.env_dir(spec).is_dir() and not manager.is_ready(spec)
+
+
+def test_torch_and_its_index_install_before_the_rest():
+    """The index option goes with the torch pin only: a second call without it never asks PyTorch's index
+    (unreachable on a mirror-only machine, where pip retried it five times for every package)."""
+    for name in ("nequip", "sevenn"):
+        spec = get_spec(name)
+        first, rest = spec.install_steps()
+        assert first == ("--extra-index-url=https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu")
+        assert not any(r.startswith("-") or r.startswith("torch") for r in rest)
+        assert sorted(first + rest) == sorted(spec.requirements)
+    assert get_spec("apax").install_steps() == [get_spec("apax").requirements]
 
 
 WORKER = """

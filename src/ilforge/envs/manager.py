@@ -2,7 +2,7 @@
 
 ``env_dir(spec)`` = ``$ILFORGE_ENVS_DIR`` (default ``~/.cache/ilforge/envs``) / ``<name>-<sha256(requirements)[:10]>``.
 :func:`ensure_env` creates it with ``python -m venv``, installs the pinned requirements with the new
-environment's own pip (never ilforge's ``.venv``) and writes ``ready.json`` last: an environment
+environment's own pip (never ilforge's ``.venv``; torch and its index first, :meth:`EnvSpec.install_steps`) and writes ``ready.json`` last: an environment
 without the marker (a killed or failed install) is removed and created again, never half used.
 Creation holds an exclusive file lock (``<dir>.lock``), so two processes asking at once create it once.
 """
@@ -99,8 +99,9 @@ def ensure_env(spec: EnvSpec | str) -> Path:
         t0 = time.perf_counter()
         log.info("creating the %s environment in %s (%s)", spec.name, directory, ", ".join(spec.requirements))
         _run([python, "-m", "venv", str(directory)], f"{spec.python} -m venv", spec)
-        _run([str(_python_in(directory)), "-m", "pip", "install", "--disable-pip-version-check", "-q", *spec.requirements],
-             "pip install", spec)
+        for requirements in spec.install_steps():
+            _run([str(_python_in(directory)), "-m", "pip", "install", "--disable-pip-version-check", "-q", *requirements],
+                 "pip install " + " ".join(requirements), spec)
         seconds = time.perf_counter() - t0
         write_json_atomic(directory / READY, {
             "name": spec.name, "requirements": list(spec.requirements), "python": spec.python,

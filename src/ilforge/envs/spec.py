@@ -26,6 +26,12 @@ requirement line, ``--extra-index-url=https://download.pytorch.org/whl/cpu`` (pi
 requirements list): a fresh clone with PyPI and PyTorch's index reachable needs no environment
 variable. Offline, a local wheel through ``PIP_FIND_LINKS`` satisfies the pin (pip still tries the
 index first). The line is part of the requirements, hence of the environment's hash.
+
+**Two pip calls** (:meth:`EnvSpec.install_steps`): torch with the index option first, then the rest
+from the default indexes, torch already installed. In one call pip asks every index for every
+package; where PyTorch's index cannot be reached (a mirror-only machine, CI here) each of the ~40
+packages then waits out pip's five retries, and creating the nequip or sevenn environment took
+~7.5 min instead of ~1.5 min.
 """
 
 from __future__ import annotations
@@ -47,6 +53,16 @@ class EnvSpec:
     def key(self) -> str:
         """First 10 hex digits of SHA-256 over the requirements (one per line, in order)."""
         return hashlib.sha256("\n".join(self.requirements).encode()).hexdigest()[:10]
+
+    def install_steps(self) -> list[tuple[str, ...]]:
+        """The pip install calls, in order: the option lines (``--extra-index-url=…``) with the torch pin
+        they are for, then the other requirements (from the default indexes only); one call when the
+        spec has no option line."""
+        first = tuple(r for r in self.requirements if r.startswith("-") or r.startswith("torch"))
+        rest = tuple(r for r in self.requirements if r not in first)
+        if not any(r.startswith("-") for r in first):
+            return [self.requirements]
+        return [first, rest]
 
     @property
     def dirname(self) -> str:
