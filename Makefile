@@ -49,7 +49,7 @@ test-backends: $(STAMP)
 	$(VENV)/bin/ilforge env create nequip
 	$(VENV)/bin/ilforge env create sevenn
 	$(VENV)/bin/ilforge env create apax
-	$(PY) -m pytest -m backends -q
+	ILFORGE_TEST_BACKENDS_REQUIRED=1 $(PY) -m pytest -m backends -q
 
 # The embedded example end to end (plan, build, sample, label, train, validate, md, analyze,
 # report) on a laptop CPU; rerunning it resumes, skipping finished stages. Other seeds:

@@ -11,10 +11,9 @@ import pytest
 
 pytest.importorskip("mace")
 
-from backend_envs import backend_param  # noqa: E402
+from backend_envs import backend_param, needs_env  # noqa: E402
 from emt_frames import alloy_frames, isolated_atoms  # noqa: E402
 
-from ilforge.envs.manager import is_ready  # noqa: E402
 from ilforge.models import testing  # noqa: E402
 from ilforge.models.committee import Committee  # noqa: E402
 from ilforge.models.registry import settings_class  # noqa: E402
@@ -82,9 +81,7 @@ SEVENN = {"zero_shot": {"preset": "zero_shot", "threads": 2},
           "fine_tune": {"preset": "fine_tune", "max_epochs": 2, "batch_size": 2, "seed": 5, "threads": 2}}
 
 
-@pytest.fixture(scope="module", params=[pytest.param(p, marks=[pytest.mark.backends, pytest.mark.skipif(
-    not is_ready("sevenn"), reason="the sevenn environment is not created: run `ilforge env create sevenn` "
-    "(or `make test-backends`)")]) for p in sorted(SEVENN)])
+@pytest.fixture(scope="module", params=[pytest.param(p, marks=needs_env("sevenn")) for p in sorted(SEVENN)])
 def sevenn_model(request, tmp_path_factory):
     from ilforge.models.registry import get_backend
 

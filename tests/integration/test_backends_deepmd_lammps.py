@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from backend_envs import needs_env
 from emt_frames import alloy_frames, isolated_atoms
 
-from ilforge.envs.manager import is_ready
 from ilforge.envs.subprocess_task import run_in_env
 from ilforge.models.artifact import ModelArtifact
 from ilforge.models.deepmd_backend import DeepmdBackend
 from ilforge.models.export import export_lammps
 from ilforge.models.registry import settings_class
 
-pytestmark = [pytest.mark.backends, pytest.mark.skipif(
-    not is_ready("deepmd"), reason="the deepmd environment is not created: run `ilforge env create deepmd` (or `make test-backends`)")]
+pytestmark = needs_env("deepmd")
 
 TINY = {"backend": "deepmd", "max_epochs": 5, "batch_size": 2, "seed": 3, "stress_weight": 1.0, "e0s": "isolated",
         "rcut_A": 4.0, "embedding_neuron": [4, 8], "axis_neuron": 2, "fitting_neuron": [8, 8], "threads": 1}
