@@ -6,8 +6,8 @@ split, validation and MD.
    (NPT-free: NVT at the planner's density) at ``--temperature-K`` and ``labels: {labeler: classical}``
    (the same CL&P force field gives energy, forces and stress, so it all runs on a CPU); MD snapshots,
    rattled copies and a volume scan, ``--frames`` per composition.
-2. For each backend of ``--backends`` and preset of ``--presets`` (sevenn: its ``zero_shot`` and
-   ``fine_tune`` presets, the comparison of issue 14 item 2; sevenn has no from-scratch preset):
+2. For each backend of ``--backends`` and preset of ``--presets`` (sevenn: its ``zero_shot``,
+   ``fine_tune`` and ``scratch`` presets, the comparison of issue 14 item 2):
    :func:`ilforge.models.training.train_model` (the hash-stable split per composition, identical for
    every backend: valid 10 %, test 20 %), wall and CPU time (this process and its children).
 3. Errors on the held-out test frames per composition (:func:`ilforge.models.metrics.compute_metrics`:
@@ -47,7 +47,7 @@ from ilforge.jsonio import write_json_atomic
 log = logging.getLogger("backends")
 
 ALL_BACKENDS = ["mace", "deepmd", "apax", "sevenn", "nequip", "allegro"]
-SEVENN_PRESETS = ["zero_shot", "fine_tune"]
+SEVENN_PRESETS = ["zero_shot", "fine_tune", "scratch"]
 RDF_PAIRS = [["F", "H"], ["B", "F"]]
 #: the options a kept row was made with; a rerun with other values redoes the row
 ROW_ARGS = ("epochs", "sevenn_epochs", "threads", "md_ps", "timestep_fs", "save_every", "blocks", "native_steps", "seed")
@@ -336,7 +336,7 @@ def reanalysed(row: dict, out: Path, blocks: int) -> dict:
 
 
 def presets_of(backend: str, presets: list[str]) -> list[str]:
-    """sevenn: zero-shot and fine-tuned SevenNet-0 (no from-scratch preset; those of ``presets`` when it
+    """sevenn: zero-shot and fine-tuned SevenNet-0 and SevenNet from scratch (those of ``presets`` when it
     names any); others: the size presets of ``presets``."""
     if backend == "sevenn":
         return [p for p in presets if p in SEVENN_PRESETS] or SEVENN_PRESETS
@@ -356,7 +356,7 @@ def parse(argv=None):
     ap.add_argument("--sample-ps", type=float, default=30.0, help="CL&P sampling production per composition, ps")
     ap.add_argument("--frames", type=int, default=30, help="MD snapshots labelled per composition (+ rattled, volume scan)")
     ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--sevenn-epochs", type=int, default=None, help="fine-tuning epochs (default --epochs)")
+    ap.add_argument("--sevenn-epochs", type=int, default=None, help="epochs of the sevenn fine_tune and scratch presets (default --epochs)")
     ap.add_argument("--threads", type=int, default=1, help="threads of the env backends' processes")
     ap.add_argument("--md-ps", type=float, default=0.5, help="NPT length (the fixed length of the stability check)")
     ap.add_argument("--timestep-fs", type=float, default=0.5)

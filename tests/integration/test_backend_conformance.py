@@ -75,10 +75,12 @@ def _member_calc(c):
     return get_backend(c.backend).load_calculator(c.members[0])
 
 
-# --- SevenNet (foundation model): zero-shot and a tiny fine-tune, float32 so looser finite differences;
+# --- SevenNet (foundation model): zero-shot, a tiny fine-tune and a tiny model from scratch, float32 so looser finite differences;
 # no E0 check (its shifts are per-element baselines, an isolated atom's energy is not exactly one) ---
 SEVENN = {"zero_shot": {"preset": "zero_shot", "threads": 2},
-          "fine_tune": {"preset": "fine_tune", "max_epochs": 2, "batch_size": 2, "seed": 5, "threads": 2}}
+          "fine_tune": {"preset": "fine_tune", "max_epochs": 2, "batch_size": 2, "seed": 5, "threads": 2},
+          "scratch": {"preset": "scratch", "max_epochs": 2, "batch_size": 2, "seed": 5, "threads": 2, "channel": 4,
+                      "lmax": 1, "num_convolution_layer": 2, "cutoff_A": 4.0}}
 
 
 @pytest.fixture(scope="module", params=[pytest.param(p, marks=needs_env("sevenn")) for p in sorted(SEVENN)])
@@ -101,13 +103,19 @@ def test_sevenn_forces_stress_and_round_trip(sevenn_model):
     testing.check_round_trip(art, frames[:3], atol=1e-5)
 
 
-def test_sevenn_fine_tune_refits_shifts_first(sevenn_model):
+def test_sevenn_shifts_are_refitted(sevenn_model):
+    """Fine-tune: SevenNet-0's PBE shifts refitted to the EMT labels before training; scratch: the trained
+    model's shifts refitted after training (least squares: never worse on the training frames)."""
     art, _ = sevenn_model
     if art.info["preset"] == "zero_shot":
         assert art.info["foundation_model"] == "7net-0" and art.info["shift_refit"] is None
         return
     refit = art.info["shift_refit"]
     assert set(refit["delta_eV"]) == {"Cu", "Au"}
+    if art.info["preset"] == "scratch":
+        assert art.info["foundation_model"] is None and art.info["settings"]["channel"] == 4
+        assert refit["rmse_per_atom_after_eV"] <= refit["rmse_per_atom_before_eV"] + 1e-9
+        return
     assert refit["rmse_per_atom_after_eV"] < 0.2 * refit["rmse_per_atom_before_eV"]  # SevenNet-0 (PBE) vs EMT: eV/atom apart
     assert art.info["metrics_valid"]["energy_rmse_meV_atom"] < 1000 * refit["rmse_per_atom_before_eV"] / 5
 

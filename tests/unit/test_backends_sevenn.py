@@ -9,7 +9,7 @@ from ase import Atoms
 
 from ilforge import keys
 from ilforge.models.registry import backend_names, settings_from_dict
-from ilforge.models.sevenn_backend import fine_tune_input, read_lc, refit_shifts
+from ilforge.models.sevenn_backend import train_input, read_lc, refit_shifts
 from ilforge.models.sevenn_settings import SevennSettings
 
 
@@ -38,17 +38,28 @@ def test_rank_deficient_refit_fits_the_determined_combination_and_takes_the_rest
     assert counts @ np.array([iso["delta_eV"]["C"], iso["delta_eV"]["H"]]) == pytest.approx(r)
 
 
-def test_fine_tune_input_carries_ilforge_settings():
+def test_train_input_carries_ilforge_settings():
     s = SevennSettings(max_epochs=7, batch_size=3, learning_rate=0.002, forces_weight=20.0, energy_weight=2.0, seed=4)
-    doc = fine_tune_input(s, "./base.pth", with_stress=True)
+    doc = train_input(s, "./base.pth", with_stress=True)
     assert doc["train"]["epoch"] == 7 and doc["data"]["batch_size"] == 3
     assert doc["train"]["optim_param"]["lr"] == 0.002 and doc["train"]["force_loss_weight"] == 10.0
     assert doc["train"]["continue"]["checkpoint"] == "./base.pth" and doc["train"]["random_seed"] == 4
     assert doc["data"]["data_format_args"]["energy_key"] == keys.REF_ENERGY
     assert doc["data"]["data_format_args"]["stress_key"] == keys.REF_STRESS and doc["train"]["is_train_stress"]
     assert doc["model"]["train_shift_scale"] is False
-    no_stress = fine_tune_input(s, "./base.pth", with_stress=False)
+    no_stress = train_input(s, "./base.pth", with_stress=False)
     assert "stress_key" not in no_stress["data"]["data_format_args"] and not no_stress["train"]["is_train_stress"]
+
+
+def test_scratch_input_has_an_architecture_and_no_checkpoint():
+    s = SevennSettings(preset="scratch", channel=8, lmax=1, num_convolution_layer=2, cutoff_A=4.5, max_epochs=3)
+    doc = train_input(s, None, with_stress=True)
+    assert "continue" not in doc["train"] and doc["train"]["epoch"] == 3
+    assert {k: doc["model"][k] for k in ("channel", "lmax", "num_convolution_layer", "cutoff")} == \
+        {"channel": 8, "lmax": 1, "num_convolution_layer": 2, "cutoff": 4.5}
+    assert doc["data"]["shift"] == "elemwise_reference_energies" and doc["data"]["scale"] == "force_rms"
+    tune = train_input(s, "./base.pth", with_stress=True)  # the fine-tune's architecture comes from its checkpoint
+    assert "channel" not in tune["model"] and "shift" not in tune["data"]
 
 
 def test_read_lc_converts_to_mev(tmp_path):
@@ -67,7 +78,8 @@ def test_settings_and_registration():
     with pytest.raises(Exception):
         settings_from_dict({"backend": "sevenn", "dtype": "float64"})  # sevenn refuses double precision
     with pytest.raises(Exception):
-        settings_from_dict({"backend": "sevenn", "preset": "scratch"})
+        settings_from_dict({"backend": "sevenn", "preset": "from_nothing"})
+    assert settings_from_dict({"backend": "sevenn", "preset": "scratch", "channel": 8}).channel == 8
 
 
 def test_labeler_level_of_theory_and_refusals():

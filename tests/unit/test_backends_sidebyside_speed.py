@@ -59,7 +59,7 @@ def test_sevenn_reads_label_only_frames():
     from ase import Atoms
 
     from ilforge import keys
-    from ilforge.models.sevenn_backend import SEVENN_TRAIN_FILE, SEVENN_VALID_FILE, fine_tune_input, labels_only
+    from ilforge.models.sevenn_backend import SEVENN_TRAIN_FILE, SEVENN_VALID_FILE, train_input, labels_only
     from ilforge.models.sevenn_settings import SevennSettings
 
     a = Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.8]], cell=[5, 5, 5], pbc=True)
@@ -74,6 +74,6 @@ def test_sevenn_reads_label_only_frames():
     assert sorted(out[0].arrays) == sorted(["numbers", "positions", keys.REF_FORCES])
     assert np.allclose(out[0].arrays[keys.REF_FORCES], 1.0) and out[0].info[keys.REF_ENERGY] == -1.5
     assert np.allclose(out[0].positions, a.positions) and out[0].pbc.all()
-    doc = fine_tune_input(SevennSettings(preset="fine_tune"), "./base.pth", with_stress=True)
+    doc = train_input(SevennSettings(preset="fine_tune"), "./base.pth", with_stress=True)
     assert doc["data"]["load_trainset_path"] == [f"./{SEVENN_TRAIN_FILE}"]
     assert doc["data"]["load_validset_path"] == [f"./{SEVENN_VALID_FILE}"]

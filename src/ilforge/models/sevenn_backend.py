@@ -1,9 +1,10 @@
 """SevenNet backend (sevenn 0.13) in its own environment (``ilforge env create sevenn``): the
 foundation model SevenNet-0 zero-shot, or fine-tuned on the user's labels after its per-element
-energy shifts are refitted to their level of theory (:mod:`ilforge.models.sevenn_settings`).
+energy shifts are refitted to their level of theory, or SevenNet's architecture trained from scratch
+(:mod:`ilforge.models.sevenn_settings`).
 
 Every fit leaves ``model.pth`` (a SevenNet checkpoint: the foundation model's own for zero-shot,
-the best fine-tuned one otherwise) and ``model.json`` with ``foundation_model``, the shift refit
+the best fine-tuned or from-scratch one otherwise) and ``model.json`` with ``foundation_model``, the shift refit
 (``shift_refit``: δ per element in eV, rank, residual before and after) and the metrics. ``e0s``
 records the model's per-element shifts μ_Z (eV), the atom-additive part of E = Σ_i [s_Z ε_i + μ_Z];
 unlike the other backends' E0s an isolated atom does not get exactly μ_Z (s_Z ε_i of an atom alone is not 0).
@@ -41,6 +42,8 @@ ENV = "sevenn"
 WORKER = "sevenn_worker"
 MODEL_FILE = "model.pth"
 BASE_FILE = "base_refit.pth"
+#: a from-scratch fit's best checkpoint before its shift refit
+SCRATCH_FILE = "scratch_trained.pth"
 INPUT_FILE = "input.yaml"
 FIT_DIR = "_fit"
 #: what sevenn reads: the frames with their labels only (train.extxyz / valid.extxyz keep everything)
@@ -91,28 +94,34 @@ def labels_only(frames: list[Atoms]) -> list[Atoms]:
     return out
 
 
-def fine_tune_input(settings: SevennSettings, base_checkpoint: str, with_stress: bool) -> dict:
-    """sevenn's ``fine_tune`` preset (its model block is read from the checkpoint) with ilforge's
-    settings: epochs, batch size, learning rate, force weight w_F/w_E, stress, seed and the data files
-    (labels read from ``REF_energy``/``REF_forces``/``REF_stress`` of the extxyz frames)."""
+def train_input(settings: SevennSettings, base_checkpoint: str | None, with_stress: bool) -> dict:
+    """sevenn's input with ilforge's settings: epochs, batch size, learning rate, force weight w_F/w_E,
+    stress, seed and the data files (labels read from ``REF_energy``/``REF_forces``/``REF_stress`` of the
+    extxyz frames). With ``base_checkpoint``: the ``fine_tune`` preset continued from it (its model block is
+    read from the checkpoint by the worker); without: the ``base`` preset from random weights with the
+    scratch architecture, shifts from sevenn's per-element energy fit and scale = RMS force."""
     fmt = {"index": ":", "energy_key": keys.REF_ENERGY, "force_key": keys.REF_FORCES}
     if with_stress:
         fmt["stress_key"] = keys.REF_STRESS
     ratio = settings.forces_weight / settings.energy_weight if settings.energy_weight else settings.forces_weight
-    return {
-        "model": {"chemical_species": "Auto", "train_shift_scale": False, "train_denominator": False},
-        "train": {"random_seed": settings.effective_seed(), "is_train_stress": with_stress, "epoch": settings.max_epochs,
-                  "loss": "Huber", "loss_param": {"delta": 0.01}, "optimizer": "adam",
-                  "optim_param": {"lr": settings.learning_rate}, "scheduler": "exponentiallr",
-                  "scheduler_param": {"gamma": 0.99}, "force_loss_weight": float(ratio),
-                  "stress_loss_weight": settings.sevenn_stress_weight if with_stress else 0.0,
-                  "per_epoch": settings.max_epochs,
-                  "error_record": [["Energy", "RMSE"], ["Force", "RMSE"], ["Stress", "RMSE"], ["TotalLoss", "None"]],
-                  "continue": {"reset_optimizer": True, "reset_scheduler": True, "reset_epoch": True,
-                               "checkpoint": base_checkpoint}},
-        "data": {"batch_size": settings.batch_size, "data_format_args": fmt,
-                 "load_trainset_path": [f"./{SEVENN_TRAIN_FILE}"], "load_validset_path": [f"./{SEVENN_VALID_FILE}"]},
-    }
+    model = {"chemical_species": "Auto", "train_shift_scale": False, "train_denominator": False}
+    data = {"batch_size": settings.batch_size, "data_format_args": fmt,
+            "load_trainset_path": [f"./{SEVENN_TRAIN_FILE}"], "load_validset_path": [f"./{SEVENN_VALID_FILE}"]}
+    train = {"random_seed": settings.effective_seed(), "is_train_stress": with_stress, "epoch": settings.max_epochs,
+             "loss": "Huber", "loss_param": {"delta": 0.01}, "optimizer": "adam",
+             "optim_param": {"lr": settings.learning_rate}, "scheduler": "exponentiallr",
+             "scheduler_param": {"gamma": 0.99}, "force_loss_weight": float(ratio),
+             "stress_loss_weight": settings.sevenn_stress_weight if with_stress else 0.0,
+             "per_epoch": settings.max_epochs,
+             "error_record": [["Energy", "RMSE"], ["Force", "RMSE"], ["Stress", "RMSE"], ["TotalLoss", "None"]]}
+    if base_checkpoint is not None:
+        train["continue"] = {"reset_optimizer": True, "reset_scheduler": True, "reset_epoch": True,
+                             "checkpoint": base_checkpoint}
+    else:
+        model.update({"cutoff": settings.cutoff_A, "channel": settings.channel, "lmax": settings.lmax,
+                      "num_convolution_layer": settings.num_convolution_layer})
+        data.update({"shift": "elemwise_reference_energies", "scale": "force_rms"})
+    return {"model": model, "train": train, "data": data}
 
 
 def read_lc(path: Path) -> list[dict]:
@@ -156,7 +165,7 @@ def _predict_raw(model: str, frames: list[Atoms], threads: int | None, modal: st
     return predict_in_env(ENV, WORKER, {"mode": "predict", "model": model, "threads": threads, "modal": modal}, frames, threads)
 
 
-def _isolated_deltas(settings: SevennSettings, elements: list[str], isolated_energies: dict | None,
+def _isolated_deltas(settings: SevennSettings, model: str, elements: list[str], isolated_energies: dict | None,
                      isolated_frames: list[Atoms]) -> dict[str, float] | None:
     """E0_ref[Z] − E_model(isolated Z) (eV) for every element with a reference isolated-atom energy."""
     ref = dict(isolated_energies or {})
@@ -165,28 +174,31 @@ def _isolated_deltas(settings: SevennSettings, elements: list[str], isolated_ene
     if not have:
         return None
     atoms = [Atoms(e, positions=[[10.0, 10.0, 10.0]], cell=[20.0] * 3, pbc=False) for e in have]
-    preds, _ = _predict_raw(settings.foundation_model, atoms, settings.threads, settings.modal)
+    preds, _ = _predict_raw(model, atoms, settings.threads, settings.modal)
     return {e: ref[e] - p["energy"] for e, p in zip(have, preds)}
 
 
-def _shift_refit(settings: SevennSettings, train: list[Atoms], isolated: list[Atoms], isolated_energies, fit: Path) -> dict:
-    """Refit the foundation model's shifts on ``train`` (see :func:`refit_shifts`) and write ``fit/BASE_FILE``."""
+def _shift_refit(settings: SevennSettings, model: str, output: str, train: list[Atoms], isolated: list[Atoms],
+                 isolated_energies, fit: Path) -> dict:
+    """Refit the shifts of ``model`` (a pretrained name or a checkpoint in ``fit``) on ``train`` (see
+    :func:`refit_shifts`) and write the checkpoint ``fit/output``."""
     elements = elements_of(train)
-    preds, _ = _predict_raw(settings.foundation_model, train, settings.threads, settings.modal)
+    preds, _ = _predict_raw(model, train, settings.threads, settings.modal)
     r = np.array([float(a.info[keys.REF_ENERGY]) - p["energy"] for a, p in zip(train, preds)])
-    iso = _isolated_deltas(settings, elements, isolated_energies, isolated)
+    iso = _isolated_deltas(settings, model, elements, isolated_energies, isolated)
     refit = refit_shifts(count_matrix(train, elements), r, elements, iso) if settings.refit_shifts else \
         {"delta_eV": {e: 0.0 for e in elements}, "skipped": True}
-    res = run_in_env(ENV, WORKER, {"mode": "refit", "model": settings.foundation_model, "delta_eV": refit["delta_eV"],
-                                   "output": BASE_FILE}, fit, threads=settings.threads)
+    res = run_in_env(ENV, WORKER, {"mode": "refit", "model": model, "delta_eV": refit["delta_eV"],
+                                   "output": output}, fit, threads=settings.threads)
     refit.update({"shift_before_eV": res["shift_before_eV"], "shift_after_eV": res["shift_after_eV"]})
     log.info("SevenNet shift refit on %d frames: energy RMSE %.3g -> %.3g eV/atom", len(train),
              refit.get("rmse_per_atom_before_eV", float("nan")), refit.get("rmse_per_atom_after_eV", float("nan")))
     return refit
 
 
-def _fine_tune(settings: SevennSettings, train, valid, fit: Path) -> dict:
-    """sevenn fine-tuning from ``fit/BASE_FILE`` on ``train``/``valid``; the best checkpoint -> ``fit/MODEL_FILE``."""
+def _train(settings: SevennSettings, train, valid, fit: Path, base_checkpoint: str | None, output: str) -> dict:
+    """``sevenn train`` on ``train``/``valid`` (fine-tuning from ``fit/base_checkpoint``, or from scratch
+    when None); the best checkpoint -> ``fit/output``."""
     import yaml
 
     with_stress = all(keys.REF_STRESS in a.info and a.pbc.all() for a in train + valid)
@@ -194,24 +206,31 @@ def _fine_tune(settings: SevennSettings, train, valid, fit: Path) -> dict:
     write_frames(fit / VALID_FILE, valid)
     write_frames(fit / SEVENN_TRAIN_FILE, labels_only(train))
     write_frames(fit / SEVENN_VALID_FILE, labels_only(valid))
-    (fit / INPUT_FILE).write_text(yaml.safe_dump(fine_tune_input(settings, f"./{BASE_FILE}", with_stress), sort_keys=False))
-    log.info("fine-tuning %s (%d epochs) on %d frames in %s", settings.foundation_model, settings.max_epochs, len(train), fit)
-    return run_in_env(ENV, WORKER, {"mode": "train", "input": INPUT_FILE, "model": MODEL_FILE}, fit, threads=settings.threads)
+    start = f"./{base_checkpoint}" if base_checkpoint else None
+    (fit / INPUT_FILE).write_text(yaml.safe_dump(train_input(settings, start, with_stress), sort_keys=False))
+    log.info("%s SevenNet (%d epochs) on %d frames in %s",
+             f"fine-tuning {settings.foundation_model}" if start else "training from scratch", settings.max_epochs, len(train), fit)
+    return run_in_env(ENV, WORKER, {"mode": "train", "input": INPUT_FILE, "model": output}, fit, threads=settings.threads)
 
 
 def _fit(settings: SevennSettings, train, isolated, valid, isolated_energies, fit: Path) -> tuple[dict | None, dict, dict]:
-    """``fit/MODEL_FILE``: the foundation checkpoint (zero-shot) or the fine-tuned one after the shift
-    refit; returns (shift refit or None, shifts μ_Z after the refit, the last worker result)."""
+    """``fit/MODEL_FILE``: the foundation checkpoint (zero-shot), the fine-tuned one after the shift
+    refit, or one trained from scratch with its shifts refitted after training; returns (shift refit or
+    None, shifts μ_Z after the refit, the training worker's result)."""
     if settings.preset == "zero_shot":
         res = run_in_env(ENV, WORKER, {"mode": "refit", "model": settings.foundation_model, "delta_eV": {},
                                        "output": MODEL_FILE}, fit, threads=settings.threads)
         return None, {}, res
-    refit = _shift_refit(settings, train, isolated, isolated_energies, fit)
-    return refit, refit["shift_after_eV"], _fine_tune(settings, train, valid, fit)
+    if settings.preset == "scratch":
+        res = _train(settings, train, valid, fit, None, SCRATCH_FILE)
+        refit = _shift_refit(settings, str(fit / SCRATCH_FILE), MODEL_FILE, train, isolated, isolated_energies, fit)
+        return refit, refit["shift_after_eV"], res
+    refit = _shift_refit(settings, settings.foundation_model, BASE_FILE, train, isolated, isolated_energies, fit)
+    return refit, refit["shift_after_eV"], _train(settings, train, valid, fit, BASE_FILE, MODEL_FILE)
 
 
 class SevennBackend(Backend):
-    """SevenNet (sevenn 0.13) in the ``sevenn`` environment: zero-shot or fine-tuned foundation model."""
+    """SevenNet (sevenn 0.13) in the ``sevenn`` environment: zero-shot or fine-tuned foundation model, or from scratch."""
 
     name = "sevenn"
     settings_class = SevennSettings
@@ -229,7 +248,8 @@ class SevennBackend(Backend):
         refit, shifts, res = _fit(settings, train, isolated, valid, isolated_energies, fit)
         t1 = time.perf_counter()
         info = {"name": model_dir.name, "backend": self.name, "model_file": MODEL_FILE, "preset": settings.preset,
-                "foundation_model": settings.foundation_model, "modal": settings.modal,
+                "foundation_model": None if settings.preset == "scratch" else settings.foundation_model,
+                "modal": settings.modal,
                 "sevenn_version": res.get("sevenn_version"),
                 "level_of_theory": level, "elements": elements_of(train + valid),
                 "training_data_hash": frames_hash(train), "validation_data_hash": frames_hash(valid),

@@ -11,8 +11,9 @@ SevenNet checkpoint (``.pth``). Modes (``task["mode"]``):
 - ``refit``: the checkpoint with per-element energy shifts changed, shift[Z] += ``delta_eV[Z]`` (eV per
   atom of element Z), saved as ``output`` (the fine-tuning start point);
 - ``train``: ``sevenn train`` in DIR on sevenn's ``fine_tune`` preset merged with ``input`` (ilforge's
-  train/data settings and start checkpoint; the model block from that checkpoint's config), written as
-  ``sevenn_input.yaml``; the best checkpoint (lowest validation loss) copied to ``model``.
+  train/data settings and start checkpoint; the model block from that checkpoint's config), or, when
+  ``input`` names no start checkpoint, on its ``base`` preset (from scratch, ilforge's architecture),
+  written as ``sevenn_input.yaml``; the best checkpoint (lowest validation loss) copied to ``model``.
 
 SevenNet's energy is E = Σ_i [scale_Z · ε_i + shift_Z] (eV), ε_i the network's output for atom i
 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024)). Forces eV/Å; stress eV/Å³ in ASE's sign
@@ -122,21 +123,24 @@ def _patched(config: dict) -> dict:
     return patch_old_config(config)
 
 
-def fine_tune_doc(task: dict, directory: Path) -> dict:
-    """sevenn's ``fine_tune`` preset with its model block taken from the start checkpoint's config
-    (the architecture must match the weights) and ilforge's ``train``/``data`` settings on top."""
+def train_doc(task: dict, directory: Path) -> dict:
+    """sevenn's input: with a start checkpoint (``train.continue``), its ``fine_tune`` preset with the model
+    block taken from that checkpoint's config (the architecture must match the weights); without, its
+    ``base`` preset (from random weights). ilforge's ``model``/``train``/``data`` settings on top."""
     import sevenn
     import torch
     import yaml
 
-    doc = yaml.safe_load((Path(sevenn.__file__).parent / "presets" / "fine_tune.yaml").read_text())
     ours = yaml.safe_load((directory / task["input"]).read_text())
-    start = ours["train"]["continue"]["checkpoint"]
-    config = torch.load(directory / start, map_location="cpu", weights_only=False)["config"]
-    config = _patched(dict(config))
-    for key in list(doc["model"]):
-        if key in config and not key.startswith("train_") and _plain(config[key]):
-            doc["model"][key] = config[key]
+    start = ours["train"].get("continue", {}).get("checkpoint")
+    preset = "fine_tune" if start else "base"
+    doc = yaml.safe_load((Path(sevenn.__file__).parent / "presets" / f"{preset}.yaml").read_text())
+    if start:
+        config = torch.load(directory / start, map_location="cpu", weights_only=False)["config"]
+        config = _patched(dict(config))
+        for key in list(doc["model"]):
+            if key in config and not key.startswith("train_") and _plain(config[key]):
+                doc["model"][key] = config[key]
     doc["model"].update(ours.get("model", {}))
     doc["train"].update(ours["train"])
     doc["data"] = ours["data"]
@@ -147,7 +151,7 @@ def train(task: dict, directory: Path) -> dict:
     import yaml
 
     t0 = time.perf_counter()
-    (directory / "sevenn_input.yaml").write_text(yaml.safe_dump(fine_tune_doc(task, directory), sort_keys=False))
+    (directory / "sevenn_input.yaml").write_text(yaml.safe_dump(train_doc(task, directory), sort_keys=False))
     exe = Path(sys.executable).parent / "sevenn"
     proc = subprocess.run([str(exe), "train", "sevenn_input.yaml", "-w", "."], cwd=directory, check=False)
     if proc.returncode != 0:
