@@ -54,7 +54,7 @@ class SevennSettings(TrainingSettings):
     foundation_model: str = Field("7net-0", pattern=r"^[A-Za-z0-9_.\-]+$",
                                   description="pretrained SevenNet shipped with sevenn (7net-0, 7net-l3i5)")
     modal: str | None = Field(None, description="fidelity of a multi-fidelity model (7net-mf-0: e.g. PBE); None for 7net-0")
-    refit_shifts: bool = Field(True, description="refit the per-element energy shifts to the labels before fine-tuning")
+    refit_shifts: bool = Field(True, description="refit the per-element energy shifts to the labels (before fine-tuning; after training from scratch)")
     learning_rate: float = Field(0.004, gt=0, description="Adam learning rate (sevenn's fine_tune preset: 0.004)")
     max_epochs: int = Field(20, ge=1, description="fine-tuning (or from-scratch) epochs")
     channel: int = Field(32, ge=1, description="scratch: multiplicity of the node features (sevenn's base preset: 32)")
