@@ -21,6 +21,10 @@ split, validation and MD.
    backend's calculator in-process, ``--native-steps`` steps on the same box); MACE: a plain ASE
    velocity-Verlet loop on the same in-process calculator.
 
+6. The reference row (``--no-reference`` leaves it out): the labels' own level (the recipe's labeler, CL&P,
+   as an ASE calculator) through the same NPT run from the same start, the density and RDF peaks each
+   MLIP row is to reproduce.
+
 Printed: one row per (backend, preset); written to ``OUT/backends.json``. Each finished row is kept in
 ``OUT/rows/<backend>_<preset>.json``: a rerun skips it (``--force`` redoes it).
 
@@ -164,17 +168,22 @@ def md_box(project, recipe):
 
 
 def run_md(model_dir: Path, box, T: float, args) -> dict:
-    """NPT through ilforge's runner: speed, stability, density ± block error, RDF first peak."""
+    """NPT through ilforge's runner with the model's calculator: speed, stability, density ± block error, RDF first peak."""
     from ilforge.md.calculators import calculator_from_dict
+    from ilforge.models.committee import Committee
+
+    calc = calculator_from_dict(Committee.load(model_dir).calculator_factory("cpu", "float64").to_dict())
+    return md_of(calc, box, T, args, model_dir.parent.parent / "md" / model_dir.name)
+
+
+def md_of(calc, box, T: float, args, outdir: Path) -> dict:
+    """NPT of ``box`` with ``calc`` through ilforge's runner (1 bar, MTK barostat, ``--md-ps`` at
+    ``--timestep-fs``, default monitors) into ``outdir``; closes ``calc``."""
     from ilforge.md.runner import StatePoint, run_state_point
     from ilforge.md.settings import MDSettings
-    from ilforge.models.committee import Committee
 
     s = MDSettings(ensemble="npt", timestep_fs=args.timestep_fs, equilibration_ps=0.0, production_ps=args.md_ps,
                    save_every_steps=args.save_every, checkpoint_every_steps=10**6, pressures_bar=[1.0], seed=args.seed)
-    factory = Committee.load(model_dir).calculator_factory("cpu", "float64").to_dict()
-    calc = calculator_from_dict(factory)
-    outdir = model_dir.parent.parent / "md" / model_dir.name
     try:
         t0 = time.perf_counter()
         warm = box.copy()
@@ -191,6 +200,24 @@ def run_md(model_dir: Path, box, T: float, args) -> dict:
            "md_problem": res.problem, "md_atom_steps_s": speed or res.atom_steps_per_s, "npt_atom_steps_s": res.atom_steps_per_s,
            "md_wall_s": wall, "n_atoms": len(box), "md_first_call_s": t1 - t0}
     return {**row, **md_analysis(outdir, args.blocks)}
+
+
+def reference_row(project, recipe, box, args, rows_dir: Path) -> dict:
+    """The labels' own level (the recipe's labeler as an ASE calculator, CL&P here) through the same NPT
+    protocol from the same start: the density and RDF peaks each MLIP row is to reproduce. Kept in
+    ``rows_dir/reference.json`` (resumable)."""
+    from ilforge.reference.calculator import LabelerCalculator
+    from ilforge.reference.stage import build_labeler, level_of_theory
+
+    path = rows_dir / "reference.json"
+    run_args = {k: getattr(args, k) for k in ("md_ps", "timestep_fs", "save_every", "blocks", "native_steps", "seed")}
+    if path.is_file() and not args.force and json.loads(path.read_text()).get("run_args") == run_args:
+        return json.loads(path.read_text())
+    calc = LabelerCalculator(build_labeler(project, recipe))
+    row = {"backend": "reference", "preset": level_of_theory(project, recipe).split(";")[0], "run_args": run_args,
+           **md_of(calc, box, float(recipe.temperatures_K[0]), args, project.root / "md" / "reference")}
+    write_json_atomic(path, row, indent=1)
+    return row
 
 
 def runner_speed(calc, box, T: float, args, outdir: Path) -> float:
@@ -316,14 +343,15 @@ def table(doc: dict) -> str:
             msg = f"not run: {r['not_run']}" if "not_run" in r else f"failed: {' '.join(r['failed'].split())[:160]}"
             lines.append(f"| {r['backend']} | {r['preset']} | - | {msg} |" + " |" * (len(head) - 4))
             continue
-        errs = [r["test"].get(c) for c in comps]
+        errs = [r["test"].get(c) for c in comps] if "test" in r else [None] * len(comps)
         cells = [f"{_f(e['energy_rmse_meV_atom'])} / {_f(e['forces_rmse_meV_A'])} / {_f(e['stress_rmse_meV_A3'])}" if e else "-" for e in errs]
         stab = f"{r['md_steps_done']}/{r['md_steps_total']}" + ("" if r["md_status"] == "completed" else f" ({(r['md_problem'] or '')[:60]})")
         dens = _f(r.get("density_g_cm3"), "{:.3f}") + (f" ± {r['density_err_g_cm3']:.3f}" if r.get("density_err_g_cm3") else "")
         if r.get("density_start_end_g_cm3"):
             dens += " ({:.2f} → {:.2f})".format(*r["density_start_end_g_cm3"])
-        epochs = "-" if r["preset"] == "zero_shot" else str(r["settings_epochs"])
-        lines.append("| " + " | ".join([r["backend"], r["preset"], epochs, *cells, f"{r['train_wall_s']:.0f} / {r['train_cpu_s']:.0f}",
+        epochs = "-" if r["preset"] == "zero_shot" or "settings_epochs" not in r else str(r["settings_epochs"])
+        cost = f"{r['train_wall_s']:.0f} / {r['train_cpu_s']:.0f}" if "train_wall_s" in r else "-"
+        lines.append("| " + " | ".join([r["backend"], r["preset"], epochs, *cells, cost,
                                          _f(r["md_atom_steps_s"], "{:.0f}"), _f(r.get("native_atom_steps_s"), "{:.0f}"), stab, dens,
                                          " / ".join(_f((r.get("rdf_peak_r_A") or {}).get(f"{a}-{b}"), "{:.2f}") for a, b in RDF_PAIRS)]) + " |")
     return "\n".join(lines)
@@ -331,7 +359,7 @@ def table(doc: dict) -> str:
 
 def reanalysed(row: dict, out: Path, blocks: int) -> dict:
     """``row`` with the density and RDF peaks computed again from its kept MD run (analysis settings may change)."""
-    outdir = out / "work" / "md" / f"bb_{row['backend']}_{row['preset']}"
+    outdir = out / "work" / "md" / ("reference" if row["backend"] == "reference" else f"bb_{row['backend']}_{row['preset']}")
     return {**row, **md_analysis(outdir, blocks)} if "md_status" in row else row
 
 
@@ -364,6 +392,8 @@ def parse(argv=None):
     ap.add_argument("--blocks", type=int, default=4, help="blocks of the density's standard error")
     ap.add_argument("--native-steps", type=int, default=20, help="steps of the native-path speed test (0: skip)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-reference", dest="reference", action="store_false",
+                    help="leave out the reference row (the labels' own level through the same NPT run)")
     ap.add_argument("--force", action="store_true", help="redo rows already kept (tests, MD, speed; models are reused)")
     ap.add_argument("--retrain", action="store_true", help="train again even when a model of the same settings is kept")
     ap.add_argument("--table-only", action="store_true")
@@ -377,7 +407,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if args.table_only:  # every kept row, whatever run made it
         doc = json.loads((out / "backends.json").read_text())
-        kept = [out / "rows" / f"{b}_{p}.json" for b in ALL_BACKENDS for p in presets_of(b, ["small", "medium"])]
+        kept = [out / "rows" / "reference.json"] + [out / "rows" / f"{b}_{p}.json" for b in ALL_BACKENDS
+                                                    for p in presets_of(b, ["small", "medium"])]
         doc["rows"] = [reanalysed(json.loads(f.read_text()), out, args.blocks) for f in kept if f.is_file()]
         write_json_atomic(out / "backends_all.json", doc, indent=1)
         print(table(doc))
@@ -387,7 +418,8 @@ def main(argv=None) -> int:
     box = md_box(project, recipe)
     rows_dir = out / "rows"
     rows_dir.mkdir(exist_ok=True)
-    rows = [one_row(project, recipe, data, box, b, p, args, rows_dir) for b in args.backends for p in presets_of(b, args.presets)]
+    rows = [reference_row(project, recipe, box, args, rows_dir)] if args.reference else []
+    rows += [one_row(project, recipe, data, box, b, p, args, rows_dir) for b in args.backends for p in presets_of(b, args.presets)]
     doc = {"args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}, "n_frames": len(data.frames),
            "atoms_per_frame": sorted({len(a) for a in data.frames}), "compositions": ["all", *comps],
            "level_of_theory": data.level_of_theory, "md_box_atoms": len(box), "rows": rows}

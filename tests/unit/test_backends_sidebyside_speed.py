@@ -53,6 +53,11 @@ def test_side_by_side_table_rows():
     assert all(line.count("|") == lines[0].count("|") for line in lines)
     assert "5 / 300 / 1.5" in lines[2] and "50/1000 (temperature runaway)" in lines[2]
     assert "not run: no env" in lines[3]
+    ref = {"backend": "reference", "preset": "classical:CL&P(q*0.8)", "md_atom_steps_s": 900.0, "md_steps_done": 1000,
+           "md_steps_total": 1000, "md_status": "completed", "md_problem": None, "density_g_cm3": 1.2, "density_err_g_cm3": 0.01}
+    (line,) = bench.table({"compositions": ["all"], "rows": [ref]}).splitlines()[2:]
+    assert line.count("|") == lines[0].count("|")
+    assert line.startswith("| reference | classical:CL&P(q*0.8) | - | - | - | 900 |") and "1.200 ± 0.010" in line
 
 
 def test_sevenn_reads_label_only_frames():
