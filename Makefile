@@ -41,9 +41,10 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -m slow -q
 
-# Backends in their own environments (docs/backends.md): creates the deepmd environment once
-# (~2.3 GB under ~/.cache/ilforge/envs, or $$ILFORGE_ENVS_DIR), the nequip one (NequIP and Allegro),
-# the sevenn and apax ones, and runs the tests marked `backends`.
+# Backends in their own environments (docs/backends.md): creates the deepmd, nequip (NequIP and
+# Allegro), sevenn and apax environments once (~8 GB under ~/.cache/ilforge/envs, or $$ILFORGE_ENVS_DIR)
+# and runs the tests marked `backends`, none skipped (ILFORGE_TEST_BACKENDS_REQUIRED). CI runs it after
+# `make test` (.ci/run): ~32 min from nothing on 2 cores.
 test-backends: $(STAMP)
 	$(VENV)/bin/ilforge env create deepmd
 	$(VENV)/bin/ilforge env create nequip
