@@ -211,8 +211,9 @@ def reference_row(project, recipe, box, args, rows_dir: Path) -> dict:
 
     path = rows_dir / "reference.json"
     run_args = {k: getattr(args, k) for k in ("md_ps", "timestep_fs", "save_every", "blocks", "native_steps", "seed")}
-    if path.is_file() and not args.force and json.loads(path.read_text()).get("run_args") == run_args:
-        return json.loads(path.read_text())
+    kept = json.loads(path.read_text()) if path.is_file() and not args.force else {}
+    if kept.get("run_args") == run_args:
+        return kept
     calc = LabelerCalculator(build_labeler(project, recipe))
     row = {"backend": "reference", "preset": level_of_theory(project, recipe).split(";")[0], "run_args": run_args,
            **md_of(calc, box, float(recipe.temperatures_K[0]), args, project.root / "md" / "reference")}
