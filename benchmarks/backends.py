@@ -54,7 +54,17 @@ ALL_BACKENDS = ["mace", "deepmd", "apax", "sevenn", "nequip", "allegro"]
 SEVENN_PRESETS = ["zero_shot", "fine_tune", "scratch"]
 RDF_PAIRS = [["F", "H"], ["B", "F"]]
 #: the options a kept row was made with; a rerun with other values redoes the row
-ROW_ARGS = ("epochs", "sevenn_epochs", "threads", "md_ps", "timestep_fs", "save_every", "blocks", "native_steps", "seed")
+MD_ARGS = ("md_ps", "timestep_fs", "save_every", "blocks", "native_steps", "seed")
+ROW_ARGS = ("epochs", "sevenn_epochs", "threads", *MD_ARGS)
+
+
+def kept_row(path: Path, args, names: tuple[str, ...]) -> tuple[dict | None, dict]:
+    """(the row kept in ``path`` when it was made with the same ``names`` options and did not fail, else
+    None; those options): a rerun skips a kept row, ``--force`` redoes it."""
+    run_args = {k: getattr(args, k) for k in names}
+    kept = json.loads(path.read_text()) if path.is_file() and not args.force else {}
+    ok = kept.get("run_args") == run_args and "failed" not in kept
+    return (kept if ok else None), run_args
 ENVS = {"deepmd": "deepmd", "apax": "apax", "sevenn": "sevenn", "nequip": "nequip", "allegro": "nequip"}
 
 
@@ -210,9 +220,8 @@ def reference_row(project, recipe, box, args, rows_dir: Path) -> dict:
     from ilforge.reference.stage import build_labeler, level_of_theory
 
     path = rows_dir / "reference.json"
-    run_args = {k: getattr(args, k) for k in ("md_ps", "timestep_fs", "save_every", "blocks", "native_steps", "seed")}
-    kept = json.loads(path.read_text()) if path.is_file() and not args.force else {}
-    if kept.get("run_args") == run_args:
+    kept, run_args = kept_row(path, args, MD_ARGS)
+    if kept:
         return kept
     calc = LabelerCalculator(build_labeler(project, recipe))
     row = {"backend": "reference", "preset": level_of_theory(project, recipe).split(";")[0], "run_args": run_args,
@@ -303,11 +312,9 @@ def not_run(backend: str, preset: str) -> str | None:
 def one_row(project, recipe, data, box, backend: str, preset: str, args, rows_dir: Path) -> dict:
     """Train, test, MD and native speed of one (backend, preset); kept in ``rows_dir`` (resumable)."""
     path = rows_dir / f"{backend}_{preset}.json"
-    run_args = {k: getattr(args, k) for k in ROW_ARGS}
-    if path.is_file() and not args.force:
-        kept = json.loads(path.read_text())
-        if kept.get("run_args") == run_args and "failed" not in kept:
-            return kept
+    kept, run_args = kept_row(path, args, ROW_ARGS)
+    if kept:
+        return kept
     row = {"backend": backend, "preset": preset, "run_args": run_args}
     reason = not_run(backend, preset)
     if reason:
